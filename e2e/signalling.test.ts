@@ -1,0 +1,159 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PROTOCOL_VERSION, isProtocolError } from "@meridian/protocol";
+import { OPUS_SEND, VP8_SIMULCAST_SEND } from "../sfu-nodes/test/support/rtp.ts";
+import { ROOT, freePort, startStack, stopChild, waitForLogLine, type Stack } from "../scripts/lib/stack.ts";
+import { RoomClient, createRoom } from "./support/room-client.ts";
+import { requirePrerequisites } from "./support/prerequisites.ts";
+
+/**
+ * Signalling through the real stack: wrangler dev (Worker, room/node/registry DOs) and a
+ * real SFU node process on mediasoup. Participants are scripted protocol clients.
+ */
+const prerequisites = requirePrerequisites();
+
+async function expectError(promise: Promise<unknown>, code: string) {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  expect(isProtocolError(error), `expected ProtocolError ${code}, got ${String(error)}`).toBe(true);
+  expect((error as { code: string }).code).toBe(code);
+}
+
+describe.skipIf(!prerequisites)("signalling through the edge and a real SFU node", () => {
+  let stack: Stack;
+  const state = mkdtempSync(join(tmpdir(), "meridian-sig-"));
+  const secret = "signalling-node-secret-0123";
+
+  beforeAll(async () => {
+    stack = await startStack({
+      port: await freePort(),
+      nodeSecret: secret,
+      persistTo: join(state, "edge"),
+      nodes: [{ id: "sig-node-1", rtcPortBase: 42100, workers: 1 }],
+      logs: { dir: join(ROOT, "e2e/artifacts/signalling") },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    rmSync(state, { recursive: true, force: true });
+  });
+
+  async function joined(roomId: string, name: string) {
+    const client = await RoomClient.connect(stack.url, roomId);
+    const welcome = await client.request("join", { protocol: PROTOCOL_VERSION, displayName: name });
+    return { client, welcome };
+  }
+
+  it("relays join, transports, produce, consume, resume, producer closed and peer left", async () => {
+    const roomId = await createRoom(stack.url);
+    const alice = await joined(roomId, "Alice");
+    expect(alice.welcome.peers).toEqual([]);
+    expect(alice.welcome.routerRtpCapabilities.codecs?.length).toBeGreaterThan(0);
+
+    const bob = await joined(roomId, "Bob");
+    expect(bob.welcome.peers).toEqual([{ id: alice.welcome.participantId, displayName: "Alice", producers: [] }]);
+    expect(await alice.client.nextEvent("peerJoined")).toEqual({
+      peer: { id: bob.welcome.participantId, displayName: "Bob", producers: [] },
+    });
+
+    const send = await alice.client.request("createTransport", { direction: "send" });
+    expect(send.iceCandidates.map((c) => c.port)).toContain(42100);
+    const recv = await bob.client.request("createTransport", {
+      direction: "recv",
+      rtpCapabilities: bob.welcome.routerRtpCapabilities,
+    });
+
+    const mic = await alice.client.request("produce", { transportId: send.id, kind: "audio", source: "mic", rtpParameters: OPUS_SEND });
+    const cam = await alice.client.request("produce", { transportId: send.id, kind: "video", source: "camera", rtpParameters: VP8_SIMULCAST_SEND });
+    expect(await bob.client.nextEvent("newProducer")).toEqual({
+      peerId: alice.welcome.participantId,
+      producer: { id: mic.producerId, kind: "audio", source: "mic" },
+    });
+    expect((await bob.client.nextEvent("newProducer")).producer.id).toBe(cam.producerId);
+
+    const consumer = await bob.client.request("consume", { transportId: recv.id, producerId: cam.producerId });
+    expect(consumer).toMatchObject({ producerId: cam.producerId, peerId: alice.welcome.participantId, kind: "video", source: "camera" });
+    expect(consumer.rtpParameters.codecs[0]?.mimeType).toBe("video/VP8");
+    await bob.client.request("resumeConsumer", { consumerId: consumer.consumerId });
+
+    // A late joiner learns about the producers that already exist.
+    const carol = await joined(roomId, "Carol");
+    expect(carol.welcome.peers.find((p) => p.id === alice.welcome.participantId)?.producers.map((p) => p.source).sort()).toEqual([
+      "camera",
+      "mic",
+    ]);
+
+    await alice.client.request("closeProducer", { producerId: cam.producerId });
+    expect(await bob.client.nextEvent("producerClosed")).toEqual({ peerId: alice.welcome.participantId, producerId: cam.producerId });
+    await expectError(bob.client.request("resumeConsumer", { consumerId: consumer.consumerId }), "not_found");
+
+    await alice.client.request("leave", {});
+    expect((await alice.client.closed).code).toBe(1000);
+    expect(await bob.client.nextEvent("peerLeft")).toEqual({ peerId: alice.welcome.participantId });
+
+    // A socket that just drops counts as leaving too.
+    carol.client.close();
+    expect(await bob.client.nextEvent("peerLeft")).toEqual({ peerId: carol.welcome.participantId });
+    bob.client.close();
+  });
+
+  it("enforces ownership: nobody can use another participant's transports or producers", async () => {
+    const roomId = await createRoom(stack.url);
+    const alice = await joined(roomId, "Alice");
+    const mallory = await joined(roomId, "Mallory");
+    const aliceSend = await alice.client.request("createTransport", { direction: "send" });
+    const { producerId } = await alice.client.request("produce", { transportId: aliceSend.id, kind: "audio", source: "mic", rtpParameters: OPUS_SEND });
+    const malloryRecv = await mallory.client.request("createTransport", { direction: "recv", rtpCapabilities: mallory.welcome.routerRtpCapabilities });
+
+    await expectError(mallory.client.request("connectTransport", { transportId: aliceSend.id, dtlsParameters: { fingerprints: [{ algorithm: "sha-256", value: "AA" }] } }), "not_found");
+    await expectError(mallory.client.request("produce", { transportId: aliceSend.id, kind: "audio", source: "mic", rtpParameters: OPUS_SEND }), "not_found");
+    await expectError(mallory.client.request("closeProducer", { producerId }), "not_found");
+    await expectError(mallory.client.request("produce", { transportId: malloryRecv.id, kind: "audio", source: "mic", rtpParameters: OPUS_SEND }), "forbidden");
+    await expectError(alice.client.request("consume", { transportId: malloryRecv.id, producerId }), "not_found");
+    await expectError(alice.client.request("produce", { transportId: aliceSend.id, kind: "audio", source: "mic", rtpParameters: OPUS_SEND }), "invalid_params");
+    await expectError(alice.client.request("produce", { transportId: aliceSend.id, kind: "video", source: "mic", rtpParameters: OPUS_SEND }), "invalid_params");
+    await expectError(alice.client.request("join", { protocol: PROTOCOL_VERSION, displayName: "again" }), "already_joined");
+    // The node's own validation comes back typed, too.
+    await expectError(
+      alice.client.request("produce", {
+        transportId: aliceSend.id,
+        kind: "video",
+        source: "camera",
+        rtpParameters: { codecs: [{ mimeType: "video/unknown", payloadType: 120, clockRate: 90000 }] },
+      }),
+      "media_error",
+    );
+    alice.client.close();
+    mallory.client.close();
+  });
+
+  it("refuses a node with a wrong secret; the node says why and keeps retrying", async () => {
+    const impostor = await stack.startNode(
+      { id: "impostor", rtcPortBase: 42150, env: { NODE_SECRET: "wrong-secret-0123456789" } },
+      (entry) => entry.msg === "edge refused the node connection: HTTP 401 (check NODE_SECRET)",
+    );
+    // Refused twice: it backs off and redials instead of exiting.
+    await waitForLogLine(impostor, (entry) => entry.status === 401, 15_000, "impostor");
+    expect(impostor.exitCode).toBeNull();
+    await stopChild(impostor);
+  });
+
+  it("stops choosing a node whose connection dropped", async () => {
+    await stopChild(stack.nodes.get("sig-node-1")!);
+    // The node DO learns of the close asynchronously; each attempt is a fresh room and socket.
+    const attempt = async () => {
+      const client = await RoomClient.connect(stack.url, await createRoom(stack.url));
+      try {
+        await client.request("join", { protocol: PROTOCOL_VERSION, displayName: "Late" });
+        return "joined";
+      } catch (error) {
+        return isProtocolError(error) ? error.code : String(error);
+      } finally {
+        client.close();
+      }
+    };
+    await expect.poll(attempt, { timeout: 10_000, interval: 200 }).toBe("no_node_available");
+  });
+});

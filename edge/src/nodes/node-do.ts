@@ -1,0 +1,191 @@
+import { DurableObject } from "cloudflare:workers";
+import {
+  MAX_NODE_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  RpcCaller,
+  decodeFrame,
+  edgeToNodeMethods,
+  encodeError,
+  nodeToEdgeEvents,
+  nodeToEdgeMethods,
+  parseEvent,
+  serveRequest,
+  toErrorBody,
+  type EdgeToNodeMethods,
+  type ErrorBody,
+  type Handlers,
+  type MethodName,
+  type NodeToEdgeMethods,
+} from "@meridian/protocol";
+import { isWebSocketUpgrade, errorResponse } from "../lib/http.ts";
+import { closeQuietly, sendQuietly } from "../lib/sockets.ts";
+import { createLogger, errorFields, type Logger } from "../lib/log.ts";
+import { registryStub } from "../registry/registry-do.ts";
+
+/** How long a room's control call may wait for the node. */
+export const NODE_CALL_TIMEOUT_MS = 10_000;
+
+/** Header the Worker sets once it has authenticated the node; never trusted from outside. */
+export const NODE_ID_HEADER = "x-meridian-node-id";
+
+export type CallOutcome = { ok: true; result: unknown } | { ok: false; error: ErrorBody };
+
+interface NodeSession {
+  nodeId: string;
+  registered: boolean;
+}
+
+interface Context {
+  ws: WebSocket;
+  session: NodeSession;
+}
+
+/**
+ * One per SFU node: holds the WebSocket the node dialled out, relays room DOs' control
+ * calls over it (request ids, timeouts, typed errors) and forwards its registration and
+ * load reports to the registry. When the socket drops the node is reported gone at once.
+ */
+export class NodeDO extends DurableObject<Env> {
+  readonly #log: Logger;
+  #socket: WebSocket | undefined;
+  #caller: RpcCaller<EdgeToNodeMethods> | undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#log = createLogger("node-do", env.LOG_LEVEL);
+  }
+
+  readonly #handlers: Handlers<NodeToEdgeMethods, Context> = {
+    register: async (reg, { ws, session }) => {
+      if (reg.protocol !== PROTOCOL_VERSION) {
+        throw new ProtocolError("protocol_mismatch", `edge speaks protocol ${PROTOCOL_VERSION}, node ${reg.protocol}`);
+      }
+      if (reg.nodeId !== session.nodeId) {
+        throw new ProtocolError("forbidden", `node authenticated as ${session.nodeId} cannot register as ${reg.nodeId}`);
+      }
+      await registryStub(this.env).register(reg);
+      session.registered = true;
+      ws.serializeAttachment(session);
+      return { nodeId: reg.nodeId };
+    },
+  };
+
+  override async fetch(request: Request): Promise<Response> {
+    const nodeId = request.headers.get(NODE_ID_HEADER);
+    if (!nodeId) return errorResponse(400, "invalid_params", "missing node id");
+    if (!isWebSocketUpgrade(request)) return errorResponse(426, "bad_frame", "expected a WebSocket upgrade");
+    // One control socket per node: a node that redials replaces its half-dead predecessor.
+    for (const old of this.ctx.getWebSockets()) closeQuietly(old, 4001, "replaced by a newer connection");
+    this.#caller?.failAll(new ProtocolError("node_unavailable", "node reconnected"));
+    this.#socket = undefined;
+    this.#caller = undefined;
+
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server);
+    server.serializeAttachment({ nodeId, registered: false } satisfies NodeSession);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Native RPC entry for room DOs: one control call to this node. Never throws. */
+  async call(method: string, params: unknown, timeoutMs: number = NODE_CALL_TIMEOUT_MS): Promise<CallOutcome> {
+    const caller = this.#callerForLiveSocket();
+    if (!caller) return { ok: false, error: { code: "node_unavailable", message: "SFU node is not connected" } };
+    try {
+      const result = await caller.call(method as MethodName<EdgeToNodeMethods>, params as never, { timeoutMs });
+      return { ok: true, result };
+    } catch (error) {
+      return { ok: false, error: toErrorBody(error) };
+    }
+  }
+
+  /** Whether a registered node is on the line (for tests and health endpoints). */
+  connected(): boolean {
+    return this.#callerForLiveSocket() !== undefined;
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const session = ws.deserializeAttachment() as NodeSession;
+    const decoded = decodeFrame(message, MAX_NODE_FRAME_BYTES);
+    if (!decoded.ok) {
+      this.#log.warn("bad frame from node", { nodeId: session.nodeId, code: decoded.error.code });
+      sendQuietly(ws, encodeError(decoded.id, decoded.error.toBody()));
+      return;
+    }
+    const frame = decoded.frame;
+    switch (frame.kind) {
+      case "res":
+        this.#callerFor(ws).handleResponse(frame);
+        return;
+      case "req":
+        sendQuietly(
+          ws,
+          await serveRequest(nodeToEdgeMethods, this.#handlers, frame, { ws, session }, (error, method) =>
+            this.#log.error("node request failed", { method, ...errorFields(error) }),
+          ),
+        );
+        return;
+      case "evt":
+        await this.#onEvent(ws, session, frame);
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    closeQuietly(ws, 1000, "closing");
+    await this.#gone(ws, `closed ${code} ${reason}`);
+  }
+
+  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    await this.#gone(ws, `error: ${String(error)}`);
+  }
+
+  async #onEvent(ws: WebSocket, session: NodeSession, frame: { kind: "evt"; event: string; data?: unknown }): Promise<void> {
+    let event;
+    try {
+      event = parseEvent(nodeToEdgeEvents, frame);
+    } catch (error) {
+      sendQuietly(ws, encodeError(undefined, toErrorBody(error)));
+      return;
+    }
+    if (event.event === "load") {
+      if (session.registered) await registryStub(this.env).report(session.nodeId, event.data);
+    } else {
+      this.#log.warn("node reported an error", { nodeId: session.nodeId, ...event.data });
+    }
+  }
+
+  async #gone(ws: WebSocket, why: string): Promise<void> {
+    const session = ws.deserializeAttachment() as NodeSession | null;
+    if (ws === this.#socket) {
+      this.#caller?.failAll(new ProtocolError("node_unavailable", "SFU node disconnected"));
+      this.#socket = undefined;
+      this.#caller = undefined;
+    }
+    const stillConnected = this.ctx.getWebSockets().some((other) => other !== ws && other.readyState === WebSocket.OPEN);
+    if (session && !stillConnected) {
+      this.#log.warn("node socket gone", { nodeId: session.nodeId, why });
+      await registryStub(this.env).disconnected(session.nodeId);
+    }
+  }
+
+  /** The caller bound to the live, registered socket (rebuilt after hibernation). */
+  #callerForLiveSocket(): RpcCaller<EdgeToNodeMethods> | undefined {
+    const live = this.ctx
+      .getWebSockets()
+      .find((ws) => ws.readyState === WebSocket.OPEN && (ws.deserializeAttachment() as NodeSession | null)?.registered);
+    return live ? this.#callerFor(live) : undefined;
+  }
+
+  #callerFor(ws: WebSocket): RpcCaller<EdgeToNodeMethods> {
+    if (this.#socket !== ws || !this.#caller) {
+      this.#caller?.failAll(new ProtocolError("node_unavailable", "SFU node socket replaced"));
+      this.#socket = ws;
+      this.#caller = new RpcCaller(edgeToNodeMethods, (text) => ws.send(text), { timeoutMs: NODE_CALL_TIMEOUT_MS });
+    }
+    return this.#caller;
+  }
+}
+
+export function nodeStub(env: Env, nodeId: string): DurableObjectStub<NodeDO> {
+  return env.NODES.get(env.NODES.idFromName(nodeId));
+}

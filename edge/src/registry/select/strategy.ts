@@ -1,0 +1,34 @@
+import type { NodeKind, NodeLoad } from "@meridian/protocol";
+import type { GeoPoint } from "../../lib/geo.ts";
+
+/** What a selection strategy sees of a node. */
+export interface NodeCandidate {
+  readonly id: string;
+  readonly kind: NodeKind;
+  readonly region: string;
+  readonly lat: number;
+  readonly lon: number;
+  readonly healthy: boolean;
+  readonly load: NodeLoad;
+}
+
+export interface SelectRequest {
+  readonly kind: NodeKind;
+  /** The participant's location; absent when Cloudflare has none for the request. */
+  readonly point?: GeoPoint;
+}
+
+export interface Selection {
+  readonly nodeId: string;
+  readonly region: string;
+  /** Distance from the participant, when their location is known. */
+  readonly distanceKm?: number;
+}
+
+/** A strategy is a pure function over the node list: easy to test, easy to swap. */
+export type SelectStrategy = (nodes: Iterable<NodeCandidate>, request: SelectRequest) => Selection | undefined;
+
+/** Healthy, of the wanted kind, and taking new work. */
+export function isEligible(node: NodeCandidate, request: SelectRequest): boolean {
+  return node.healthy && node.kind === request.kind && node.load.state === "active";
+}

@@ -1,0 +1,87 @@
+import { ProtocolError, type EdgeToNodeMethods, type MethodName, type ParamsOf, type ResultOf, type RtpCapabilities } from "@meridian/protocol";
+import type { RequestGeo } from "../lib/geo.ts";
+import type { Logger } from "../lib/log.ts";
+import { errorFields } from "../lib/log.ts";
+import { registryStub } from "../registry/registry-do.ts";
+import { callNode } from "./node-client.ts";
+import type { RoomStore } from "./room-store.ts";
+
+export interface RouterInfo {
+  readonly nodeId: string;
+  readonly routerId: string;
+  readonly rtpCapabilities: RtpCapabilities;
+}
+
+/**
+ * The room's media placement: which node carries it and its router there. The first
+ * participant's location chooses the node; everyone else in the room shares it.
+ */
+export class RoomMedia {
+  readonly #env: Env;
+  readonly #store: RoomStore;
+  readonly #log: Logger;
+  /** In flight while the first join creates the router, so concurrent joins share it. */
+  #creating: Promise<RouterInfo> | undefined;
+
+  constructor(env: Env, store: RoomStore, log: Logger) {
+    this.#env = env;
+    this.#store = store;
+    this.#log = log;
+  }
+
+  /** The room's router, created on the node nearest to `geo` when there is none (or its node is gone). */
+  async ensureRouter(geo: RequestGeo): Promise<RouterInfo> {
+    const current = this.current();
+    if (current) {
+      const someoneHere = this.#store.participantCount() > 0;
+      if (someoneHere || (await registryStub(this.#env).isHealthy(current.nodeId))) return current;
+      this.#store.clearRouter();
+    }
+    this.#creating ??= this.#create(geo).finally(() => (this.#creating = undefined));
+    return this.#creating;
+  }
+
+  current(): RouterInfo | undefined {
+    const room = this.#store.room();
+    if (!room?.nodeId || !room.routerId || !room.rtpCapabilities) return undefined;
+    return { nodeId: room.nodeId, routerId: room.routerId, rtpCapabilities: room.rtpCapabilities };
+  }
+
+  /** A control call to the room's node. */
+  call<K extends MethodName<EdgeToNodeMethods>>(
+    method: K,
+    params: ParamsOf<EdgeToNodeMethods, K>,
+  ): Promise<ResultOf<EdgeToNodeMethods, K>> {
+    const current = this.current();
+    if (!current) return Promise.reject(new ProtocolError("not_found", "the room has no media router"));
+    return callNode(this.#env, current.nodeId, method, params);
+  }
+
+  /** Best-effort call for cleanup paths: failures are logged, never thrown. */
+  async callQuietly<K extends MethodName<EdgeToNodeMethods>>(method: K, params: ParamsOf<EdgeToNodeMethods, K>): Promise<void> {
+    try {
+      await this.call(method, params);
+    } catch (error) {
+      this.#log.warn("node cleanup call failed", { method, ...errorFields(error) });
+    }
+  }
+
+  /** Closes the router (the room emptied) so the node frees it. */
+  async release(): Promise<void> {
+    const current = this.current();
+    if (!current) return;
+    await this.callQuietly("closeRouter", { routerId: current.routerId });
+    this.#store.clearRouter();
+  }
+
+  async #create(geo: RequestGeo): Promise<RouterInfo> {
+    const room = this.#store.room();
+    if (!room) throw new ProtocolError("room_not_found", "room does not exist");
+    const choice = await registryStub(this.#env).pick({ kind: "sfu", ...(geo.point ? { point: geo.point } : {}) });
+    if (!choice) throw new ProtocolError("no_node_available", "no media server is available right now; try again shortly");
+    const { routerId, rtpCapabilities } = await callNode(this.#env, choice.nodeId, "createRouter", { roomId: room.roomId });
+    this.#store.setRouter(choice.nodeId, routerId, rtpCapabilities);
+    this.#log.info("room placed", { roomId: room.roomId, nodeId: choice.nodeId, distanceKm: choice.distanceKm });
+    return { nodeId: choice.nodeId, routerId, rtpCapabilities };
+  }
+}

@@ -1,0 +1,92 @@
+import { MAX_CLIENT_FRAME_BYTES, PROTOCOL_VERSION } from "@meridian/protocol";
+import { beforeEach, describe, expect, it } from "vitest";
+import { TestSocket, createRoom } from "./support/socket.ts";
+
+/** Bad input on a browser's room socket: typed errors, and the socket and DO carry on. */
+describe("room socket input handling", () => {
+  let socket: TestSocket;
+
+  beforeEach(async () => {
+    socket = await TestSocket.open(`/api/rooms/${await createRoom()}/ws`);
+  });
+
+  /** The socket still answers a well-formed request after the bad one. */
+  async function stillServes() {
+    const response = await socket.request("createTransport", { direction: "send" });
+    expect(response.error?.code).toBe("not_joined");
+  }
+
+  it("answers a frame that is not JSON with a bad_frame error event", async () => {
+    socket.sendRaw("{not json");
+    expect((await socket.nextEvent("error")).data).toMatchObject({ code: "bad_frame" });
+    await stillServes();
+  });
+
+  it("refuses binary frames", async () => {
+    socket.sendRaw(new Uint8Array([1, 2, 3]).buffer);
+    expect((await socket.nextEvent("error")).data).toMatchObject({ code: "bad_frame" });
+    await stillServes();
+  });
+
+  it("refuses an oversized frame with frame_too_large", async () => {
+    socket.send({ kind: "req", id: 1, method: "join", params: { pad: "x".repeat(MAX_CLIENT_FRAME_BYTES) } });
+    expect((await socket.nextEvent("error")).data).toMatchObject({ code: "frame_too_large" });
+    await stillServes();
+  });
+
+  it("answers an unknown method with unknown_method under the request's id", async () => {
+    const response = await socket.request("becomeHost", {});
+    expect(response.error?.code).toBe("unknown_method");
+    await stillServes();
+  });
+
+  it("answers malformed params with invalid_params", async () => {
+    const response = await socket.request("join", { protocol: PROTOCOL_VERSION, displayName: "" });
+    expect(response.error?.code).toBe("invalid_params");
+    expect(response.error?.message).toContain("displayName");
+    await stillServes();
+  });
+
+  it("keeps the id of a request whose envelope is broken", async () => {
+    socket.send({ kind: "req", id: 41, method: 7 });
+    const frame = await socket.next((f) => f.kind === "res" && f.id === 41, 5000);
+    expect(frame).toMatchObject({ error: { code: "bad_frame" } });
+  });
+
+  it("refuses response and event frames from a browser", async () => {
+    socket.send({ kind: "res", id: 9, result: {} });
+    expect(await socket.next((f) => f.kind === "res" && f.id === 9, 5000)).toMatchObject({ error: { code: "bad_frame" } });
+    socket.send({ kind: "evt", event: "peerJoined", data: {} });
+    expect((await socket.nextEvent("error")).data).toMatchObject({ code: "bad_frame" });
+    await stillServes();
+  });
+
+  it.each(["createTransport", "connectTransport", "produce", "consume", "resumeConsumer", "closeProducer", "leave"])(
+    "refuses %s before join with not_joined (or invalid_params)",
+    async (method) => {
+      const params = {
+        createTransport: { direction: "recv", rtpCapabilities: {} },
+        connectTransport: { transportId: "t", dtlsParameters: { fingerprints: [{ algorithm: "sha-256", value: "AB" }] } },
+        produce: { transportId: "t", kind: "audio", source: "mic", rtpParameters: { codecs: [{ mimeType: "audio/opus", payloadType: 100, clockRate: 48000 }] } },
+        consume: { transportId: "t", producerId: "p" },
+        resumeConsumer: { consumerId: "c" },
+        closeProducer: { producerId: "p" },
+        leave: {},
+      }[method];
+      const response = await socket.request(method, params);
+      expect(response.error?.code).toBe("not_joined");
+    },
+  );
+
+  it("refuses a client speaking another protocol version", async () => {
+    const response = await socket.request("join", { protocol: PROTOCOL_VERSION + 1, displayName: "Old tab" });
+    expect(response.error?.code).toBe("protocol_mismatch");
+    expect(response.error?.message).toMatch(/reload/);
+  });
+
+  it("tells the caller plainly when no SFU node is connected", async () => {
+    const response = await socket.request("join", { protocol: PROTOCOL_VERSION, displayName: "Ada" });
+    expect(response.error?.code).toBe("no_node_available");
+    await stillServes();
+  });
+});

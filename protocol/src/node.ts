@@ -1,0 +1,101 @@
+import * as v from "valibot";
+import { ErrorBody } from "./errors.ts";
+import {
+  Direction,
+  DtlsParameters,
+  Id,
+  MediaKind,
+  RtpCapabilities,
+  RtpParameters,
+  TransportOptions,
+  MediaSource,
+} from "./media.ts";
+import { Empty, method } from "./methods.ts";
+
+/** The SFU node <-> node Durable Object wire. The node dials out; both sides send requests. */
+
+/** Node frames are authenticated and larger (capabilities, stats). */
+export const MAX_NODE_FRAME_BYTES = 1024 * 1024;
+
+export const NodeKind = v.picklist(["sfu", "turn"]);
+export type NodeKind = v.InferOutput<typeof NodeKind>;
+
+/** Node ids become Durable Object names and URL segments: keep them plain. */
+export const NodeId = v.pipe(v.string(), v.regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/, "node id: 1-63 of [a-zA-Z0-9._-]"));
+
+export const Latitude = v.pipe(v.number(), v.minValue(-90), v.maxValue(90));
+export const Longitude = v.pipe(v.number(), v.minValue(-180), v.maxValue(180));
+
+export const NodeState = v.picklist(["active", "draining"]);
+export type NodeState = v.InferOutput<typeof NodeState>;
+
+export const NodeLoad = v.object({
+  state: NodeState,
+  workers: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  routers: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  transports: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  producers: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  consumers: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  /** 0..1: share of the node's capacity in use, as the node judges it. */
+  utilization: v.pipe(v.number(), v.minValue(0), v.maxValue(1)),
+});
+export type NodeLoad = v.InferOutput<typeof NodeLoad>;
+
+export const NodeRegistration = v.object({
+  protocol: v.number(),
+  nodeId: NodeId,
+  kind: NodeKind,
+  version: v.pipe(v.string(), v.maxLength(64)),
+  region: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+  lat: Latitude,
+  lon: Longitude,
+  load: NodeLoad,
+});
+export type NodeRegistration = v.InferOutput<typeof NodeRegistration>;
+
+/** Requests the node sends to the edge. */
+export const nodeToEdgeMethods = {
+  register: method(NodeRegistration, v.object({ nodeId: NodeId })),
+} as const;
+export type NodeToEdgeMethods = typeof nodeToEdgeMethods;
+
+/** Events the node sends to the edge. */
+export const nodeToEdgeEvents = {
+  load: NodeLoad,
+  error: ErrorBody,
+} as const;
+export type NodeToEdgeEvents = typeof nodeToEdgeEvents;
+
+/** Requests the edge (room DOs, through the node DO) sends to the node. */
+export const edgeToNodeMethods = {
+  createRouter: method(v.object({ roomId: Id }), v.object({ routerId: Id, rtpCapabilities: RtpCapabilities })),
+  closeRouter: method(v.object({ routerId: Id }), Empty),
+  createWebRtcTransport: method(
+    v.object({
+      routerId: Id,
+      participantId: Id,
+      direction: Direction,
+      rtpCapabilities: v.optional(RtpCapabilities),
+    }),
+    TransportOptions,
+  ),
+  connectTransport: method(v.object({ transportId: Id, dtlsParameters: DtlsParameters }), Empty),
+  closeTransport: method(v.object({ transportId: Id }), Empty),
+  produce: method(
+    v.object({
+      transportId: Id,
+      kind: MediaKind,
+      source: MediaSource,
+      rtpParameters: RtpParameters,
+      participantId: Id,
+    }),
+    v.object({ producerId: Id }),
+  ),
+  closeProducer: method(v.object({ producerId: Id }), Empty),
+  consume: method(
+    v.object({ transportId: Id, producerId: Id }),
+    v.object({ consumerId: Id, kind: MediaKind, rtpParameters: RtpParameters }),
+  ),
+  resumeConsumer: method(v.object({ consumerId: Id }), Empty),
+} as const;
+export type EdgeToNodeMethods = typeof edgeToNodeMethods;

@@ -1,0 +1,224 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
+import { createServer } from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+/** Starts the local stack (wrangler dev + SFU nodes) for `npm start`, the e2e tests and benchmarks. */
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+export interface NodeSpec {
+  readonly id: string;
+  readonly region?: string;
+  readonly lat?: number;
+  readonly lon?: number;
+  readonly workers?: number;
+  /** First WebRtcServer port; worker i listens on base+i (UDP and TCP). */
+  readonly rtcPortBase: number;
+  readonly env?: Record<string, string>;
+}
+
+export interface StackOptions {
+  readonly port: number;
+  readonly nodeSecret: string;
+  /** Durable Object storage directory (`wrangler dev --persist-to`). */
+  readonly persistTo: string;
+  readonly nodes: readonly NodeSpec[];
+  /** Where child output goes: a directory of log files, or "inherit" to print it with a prefix. */
+  readonly logs: { dir: string } | "inherit";
+  readonly startTimeoutMs?: number;
+  readonly edgeLogLevel?: "debug" | "info" | "warn" | "error";
+}
+
+export interface Stack {
+  readonly url: string;
+  readonly nodes: Map<string, ChildProcess>;
+  /** Starts another node; resolves once it logs a line matching `ready` (default: registered). */
+  startNode(spec: NodeSpec, ready?: (entry: Record<string, unknown>) => boolean): Promise<ChildProcess>;
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on loopback. */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const timeout = options.startTimeoutMs ?? 60_000;
+  const url = `http://127.0.0.1:${options.port}`;
+  const children: ChildProcess[] = [];
+  const nodes = new Map<string, ChildProcess>();
+  const logFiles: WriteStream[] = [];
+
+  const output = (name: string, child: ChildProcess) => {
+    if (options.logs === "inherit") {
+      for (const stream of [child.stdout, child.stderr]) {
+        if (!stream) continue;
+        createInterface({ input: stream }).on("line", (line) => process.stdout.write(`[${name}] ${line}\n`));
+      }
+      return;
+    }
+    mkdirSync(options.logs.dir, { recursive: true });
+    const file = createWriteStream(join(options.logs.dir, `${name}.log`));
+    logFiles.push(file);
+    child.stdout?.pipe(file, { end: false });
+    child.stderr?.pipe(file, { end: false });
+  };
+
+  const stop = async () => {
+    await Promise.all(children.reverse().map((child) => stopChild(child)));
+    for (const file of logFiles) file.end();
+  };
+
+  try {
+    const wrangler = spawn(
+      process.execPath,
+      [
+        join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
+        "dev",
+        "--config", join(ROOT, "wrangler.toml"),
+        "--local",
+        "--ip", "127.0.0.1",
+        "--port", String(options.port),
+        "--inspector-port", "0",
+        "--show-interactive-dev-session=false",
+        "--persist-to", options.persistTo,
+        "--log-level", "warn",
+        "--var", `LOG_LEVEL:${options.edgeLogLevel ?? "warn"}`,
+      ],
+      {
+        cwd: ROOT,
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: {
+          ...process.env,
+          NODE_SECRET: options.nodeSecret,
+          // Offline: no cf.json download, no telemetry.
+          CLOUDFLARE_CF_FETCH_ENABLED: "false",
+          WRANGLER_SEND_METRICS: "false",
+          CI: process.env.CI ?? "",
+        },
+      },
+    );
+    children.push(wrangler);
+    output("edge", wrangler);
+    await waitForHttp(`${url}/api/health`, wrangler, timeout);
+
+    const startNode = async (spec: NodeSpec, ready = (entry: Record<string, unknown>) => entry.msg === "registered with edge") => {
+      const child = spawn(process.execPath, [join(ROOT, "sfu-nodes/src/main.ts")], {
+        cwd: ROOT,
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: {
+          ...process.env,
+          EDGE_URL: url,
+          NODE_SECRET: options.nodeSecret,
+          NODE_ID: spec.id,
+          NODE_REGION: spec.region ?? "local",
+          NODE_LAT: String(spec.lat ?? 0),
+          NODE_LON: String(spec.lon ?? 0),
+          MEDIASOUP_NUM_WORKERS: String(spec.workers ?? 1),
+          LISTEN_IP: "127.0.0.1",
+          RTC_PORT_BASE: String(spec.rtcPortBase),
+          LOAD_REPORT_INTERVAL_MS: "2000",
+          ...spec.env,
+        },
+      });
+      children.push(child);
+      nodes.set(spec.id, child);
+      const readyLine = waitForLogLine(child, ready, timeout, `node ${spec.id}`);
+      output(`node-${spec.id}`, child);
+      await readyLine;
+      return child;
+    };
+
+    for (const spec of options.nodes) await startNode(spec);
+    return { url, nodes, startNode, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  child.once("exit", () => (exited = true));
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`edge (wrangler dev) exited before it answered ${url}`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (response.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`edge did not answer ${url} within ${timeoutMs} ms`);
+}
+
+/** Resolves when the child prints a JSON log line matching `match`. */
+export function waitForLogLine(
+  child: ChildProcess,
+  match: (entry: Record<string, unknown>) => boolean,
+  timeoutMs: number,
+  name: string,
+): Promise<Record<string, unknown>> {
+  return new Promise((resolveLine, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    const tail: string[] = [];
+    const timer = setTimeout(() => finish(new Error(`${name}: no matching log line within ${timeoutMs} ms; last output:\n${tail.join("\n")}`)), timeoutMs);
+    const onExit = (code: number | null) => finish(new Error(`${name} exited (${code}) before it was ready; last output:\n${tail.join("\n")}`));
+    const finish = (error?: Error, entry?: Record<string, unknown>) => {
+      clearTimeout(timer);
+      lines.off("line", onLine);
+      child.off("exit", onExit);
+      if (error) reject(error);
+      else resolveLine(entry!);
+    };
+    const onLine = (line: string) => {
+      tail.push(line);
+      if (tail.length > 20) tail.shift();
+      try {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        if (match(entry)) finish(undefined, entry);
+      } catch {
+        // Not a JSON line.
+      }
+    };
+    lines.on("line", onLine);
+    child.once("exit", onExit);
+  });
+}
+
+/** SIGTERM to the child's process group (wrangler runs workerd below it), then SIGKILL. */
+export function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return Promise.resolve();
+  return new Promise((done) => {
+    const pid = child.pid!;
+    const kill = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-pid, signal);
+      } catch {
+        // Already gone.
+      }
+    };
+    const timer = setTimeout(() => kill("SIGKILL"), graceMs);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      kill("SIGKILL"); // anything the child left behind in its group
+      done();
+    });
+    kill("SIGTERM");
+  });
+}

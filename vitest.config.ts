@@ -1,0 +1,9 @@
+import { defineConfig } from "vitest/config";
+
+// `vitest run` at the root runs every package's own suite; the browser tests have their
+// own config (e2e/vitest.config.ts) because they need the built web app.
+export default defineConfig({
+  test: {
+    projects: ["protocol", "edge", "sfu-nodes", "web"],
+  },
+});

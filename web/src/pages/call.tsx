@@ -1,0 +1,100 @@
+import { createResource, createSignal, For, Match, onCleanup, Show, Switch } from "solid-js";
+import { getRoom } from "../lib/api.ts";
+import { navigate } from "../lib/router.ts";
+import { CallSession } from "../state/call.ts";
+import { VideoTile } from "../components/video-tile.tsx";
+
+const NAME_KEY = "meridian.displayName";
+
+export function CallPage(props: { roomId: string }) {
+  const call = new CallSession(props.roomId);
+  onCleanup(() => call.leave());
+  const [room] = createResource(() => props.roomId, getRoom);
+  const [name, setName] = createSignal(localStorage.getItem(NAME_KEY) ?? "");
+  const [copied, setCopied] = createSignal(false);
+
+  const join = (event?: SubmitEvent) => {
+    event?.preventDefault();
+    const displayName = name().trim() || "Guest";
+    localStorage.setItem(NAME_KEY, displayName);
+    void call.join(displayName);
+  };
+
+  const copyLink = async () => {
+    await navigator.clipboard?.writeText(location.href).catch(() => undefined);
+    setCopied(true);
+    setTimeout(() => setCopied(false), 1500);
+  };
+
+  const peers = () => Object.values(call.state.peers);
+  const count = () => peers().length + 1;
+
+  return (
+    <main class="call">
+      <Switch>
+        <Match when={room.error}>
+          <section class="panel">
+            <h1>This room does not exist</h1>
+            <p>Check the link, or start a new meeting.</p>
+            <button class="primary" onClick={() => navigate("/")}>Home</button>
+          </section>
+        </Match>
+        <Match when={call.state.phase === "idle" || call.state.phase === "joining"}>
+          <form class="panel" onSubmit={join}>
+            <h1>Ready to join?</h1>
+            <p class="muted">Room {props.roomId}</p>
+            <label for="display-name">Your name</label>
+            <input id="display-name" value={name()} onInput={(e) => setName(e.currentTarget.value)} maxLength={64} placeholder="Guest" />
+            <button class="primary" type="submit" disabled={call.state.phase === "joining" || room.loading} data-testid="join">
+              {call.state.phase === "joining" ? "Joining…" : "Join"}
+            </button>
+          </form>
+        </Match>
+        <Match when={call.state.phase === "joined"}>
+          <section class="grid" data-count={Math.min(count(), 9)} aria-label="Participants">
+            <VideoTile label={`${name().trim() || "Guest"} (you)`} tracks={call.state.localStream?.getVideoTracks() ?? []} self />
+            <For each={peers()}>
+              {(peer) => (
+                <VideoTile label={peer.displayName} peerId={peer.id} tracks={Object.values(peer.media).map((m) => m.track)} />
+              )}
+            </For>
+          </section>
+          <nav class="controls" aria-label="Call controls">
+            <button onClick={copyLink} aria-label="Copy the meeting link">
+              {copied() ? "Link copied" : "Copy link"}
+            </button>
+            <button class="danger" onClick={() => call.leave()} data-testid="leave">
+              Leave
+            </button>
+          </nav>
+        </Match>
+        <Match when={call.state.phase === "left"}>
+          <section class="panel">
+            <h1>You left the meeting</h1>
+            <div class="row">
+              <button class="primary" onClick={() => join()}>Rejoin</button>
+              <button onClick={() => navigate("/")}>Home</button>
+            </div>
+          </section>
+        </Match>
+        <Match when={call.state.phase === "failed"}>
+          <section class="panel">
+            <h1>Could not stay in the call</h1>
+            <p class="error" role="alert" data-testid="call-error">
+              {call.state.error}
+            </p>
+            <div class="row">
+              <button class="primary" onClick={() => join()}>Try again</button>
+              <button onClick={() => navigate("/")}>Home</button>
+            </div>
+          </section>
+        </Match>
+      </Switch>
+      <Show when={call.state.phase === "joined"}>
+        <p class="sr-only" aria-live="polite">
+          {count()} in the call
+        </p>
+      </Show>
+    </main>
+  );
+}
