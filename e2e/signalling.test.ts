@@ -42,8 +42,9 @@ describe.skipIf(!prerequisites)("signalling through the edge and a real SFU node
 
   async function joined(roomId: string, name: string) {
     const client = await RoomClient.connect(stack.url, roomId);
-    const welcome = await client.request("join", { protocol: PROTOCOL_VERSION, displayName: name });
-    return { client, welcome };
+    const hello = await client.request("hello", { protocol: PROTOCOL_VERSION });
+    const { peers } = await client.request("join", { displayName: name });
+    return { client, welcome: { ...hello, peers } };
   }
 
   it("relays join, transports, produce, consume, resume, producer closed and peer left", async () => {
@@ -99,6 +100,29 @@ describe.skipIf(!prerequisites)("signalling through the edge and a real SFU node
     bob.client.close();
   });
 
+  it("keeps a socket that only said hello invisible, with its transports, until it joins", async () => {
+    const roomId = await createRoom(stack.url);
+    const alice = await joined(roomId, "Alice");
+    const lurker = await RoomClient.connect(stack.url, roomId);
+    const hello = await lurker.request("hello", { protocol: PROTOCOL_VERSION });
+    const recv = await lurker.request("createTransport", { direction: "recv", rtpCapabilities: hello.routerRtpCapabilities });
+    expect(recv.id).toBeTruthy();
+    const send = await alice.client.request("createTransport", { direction: "send" });
+    const { producerId } = await alice.client.request("produce", { transportId: send.id, kind: "audio", source: "mic", rtpParameters: OPUS_SEND });
+    // Not joined: no room events, no consuming, and nobody was told about it.
+    await expectError(lurker.request("consume", { transportId: recv.id, producerId }), "not_joined");
+    const info = (await (await fetch(`${stack.url}/api/rooms/${roomId}`)).json()) as { participants: number };
+    expect(info.participants).toBe(1);
+    const { peers } = await lurker.request("join", { displayName: "Lurker" });
+    expect(peers.map((p) => p.displayName)).toEqual(["Alice"]);
+    expect((await alice.client.nextEvent("peerJoined")).peer).toMatchObject({ id: hello.participantId, displayName: "Lurker" });
+    // The producer it missed while on the pre-join page is in the join answer, and consumable.
+    expect(peers[0]?.producers.map((p) => p.id)).toEqual([producerId]);
+    expect(await lurker.request("consume", { transportId: recv.id, producerId })).toMatchObject({ producerId, kind: "audio" });
+    lurker.close();
+    alice.client.close();
+  });
+
   it("enforces ownership: nobody can use another participant's transports or producers", async () => {
     const roomId = await createRoom(stack.url);
     const alice = await joined(roomId, "Alice");
@@ -114,7 +138,8 @@ describe.skipIf(!prerequisites)("signalling through the edge and a real SFU node
     await expectError(alice.client.request("consume", { transportId: malloryRecv.id, producerId }), "not_found");
     await expectError(alice.client.request("produce", { transportId: aliceSend.id, kind: "audio", source: "mic", rtpParameters: OPUS_SEND }), "invalid_params");
     await expectError(alice.client.request("produce", { transportId: aliceSend.id, kind: "video", source: "mic", rtpParameters: OPUS_SEND }), "invalid_params");
-    await expectError(alice.client.request("join", { protocol: PROTOCOL_VERSION, displayName: "again" }), "already_joined");
+    await expectError(alice.client.request("join", { displayName: "again" }), "already_joined");
+    await expectError(alice.client.request("hello", { protocol: PROTOCOL_VERSION }), "already_joined");
     // The node's own validation comes back typed, too.
     await expectError(
       alice.client.request("produce", {
@@ -146,7 +171,7 @@ describe.skipIf(!prerequisites)("signalling through the edge and a real SFU node
     const attempt = async () => {
       const client = await RoomClient.connect(stack.url, await createRoom(stack.url));
       try {
-        await client.request("join", { protocol: PROTOCOL_VERSION, displayName: "Late" });
+        await client.request("hello", { protocol: PROTOCOL_VERSION });
         return "joined";
       } catch (error) {
         return isProtocolError(error) ? error.code : String(error);

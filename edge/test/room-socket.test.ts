@@ -41,7 +41,7 @@ describe("room socket input handling", () => {
   });
 
   it("answers malformed params with invalid_params", async () => {
-    const response = await socket.request("join", { protocol: PROTOCOL_VERSION, displayName: "" });
+    const response = await socket.request("join", { displayName: "" });
     expect(response.error?.code).toBe("invalid_params");
     expect(response.error?.message).toContain("displayName");
     await stillServes();
@@ -61,10 +61,11 @@ describe("room socket input handling", () => {
     await stillServes();
   });
 
-  it.each(["createTransport", "connectTransport", "produce", "consume", "resumeConsumer", "closeProducer", "leave"])(
-    "refuses %s before join with not_joined (or invalid_params)",
+  it.each(["join", "createTransport", "connectTransport", "produce", "consume", "resumeConsumer", "closeProducer", "leave"])(
+    "refuses %s before hello with not_joined",
     async (method) => {
       const params = {
+        join: { displayName: "Early" },
         createTransport: { direction: "recv", rtpCapabilities: {} },
         connectTransport: { transportId: "t", dtlsParameters: { fingerprints: [{ algorithm: "sha-256", value: "AB" }] } },
         produce: { transportId: "t", kind: "audio", source: "mic", rtpParameters: { codecs: [{ mimeType: "audio/opus", payloadType: 100, clockRate: 48000 }] } },
@@ -79,13 +80,13 @@ describe("room socket input handling", () => {
   );
 
   it("refuses a client speaking another protocol version", async () => {
-    const response = await socket.request("join", { protocol: PROTOCOL_VERSION + 1, displayName: "Old tab" });
+    const response = await socket.request("hello", { protocol: PROTOCOL_VERSION + 1 });
     expect(response.error?.code).toBe("protocol_mismatch");
     expect(response.error?.message).toMatch(/reload/);
   });
 
   it("tells the caller plainly when no SFU node is connected", async () => {
-    const response = await socket.request("join", { protocol: PROTOCOL_VERSION, displayName: "Ada" });
+    const response = await socket.request("hello", { protocol: PROTOCOL_VERSION });
     expect(response.error?.code).toBe("no_node_available");
     await stillServes();
   });

@@ -33,18 +33,18 @@ export const PeerInfo = v.object({
 });
 export type PeerInfo = v.InferOutput<typeof PeerInfo>;
 
-/** Requests a browser sends to its room. */
+/**
+ * Requests a browser sends to its room. A socket says `hello` as soon as the pre-join page
+ * opens: it gets the router's capabilities and may create its transports, invisible to
+ * everyone. `join` (the user's click) makes it a participant the others see; only then
+ * can it produce and consume. So the click pays for neither the socket nor the transports.
+ */
 export const roomMethods = {
-  /** First message on a socket. */
-  join: method(
-    v.object({ protocol: v.number(), displayName: DisplayName }),
-    v.object({
-      roomId: Id,
-      participantId: Id,
-      routerRtpCapabilities: RtpCapabilities,
-      peers: v.array(PeerInfo),
-    }),
+  hello: method(
+    v.object({ protocol: v.number() }),
+    v.object({ roomId: Id, participantId: Id, routerRtpCapabilities: RtpCapabilities }),
   ),
+  join: method(v.object({ displayName: DisplayName }), v.object({ peers: v.array(PeerInfo) })),
   /** A recv transport needs the device's capabilities: the node consumes against them. */
   createTransport: method(
     v.object({ direction: Direction, rtpCapabilities: v.optional(RtpCapabilities) }),

@@ -4,8 +4,10 @@ import { sendQuietly } from "../lib/sockets.ts";
 
 /** What the room remembers about one browser socket; kept in its attachment (survives hibernation). */
 export interface Session {
-  /** Set by `join`; a socket without it has not joined yet. */
+  /** Set by `hello`. */
   participantId?: string;
+  /** Set by `join`: only joined sockets hear the room's events. */
+  joined?: boolean;
   geo: RequestGeo;
 }
 
@@ -37,8 +39,8 @@ export class PeerSockets {
   broadcast<K extends keyof RoomEvents & string>(event: K, data: EventData<RoomEvents, K>, exceptId?: string): void {
     const text = encodeEvent(event, data);
     for (const ws of this.#ctx.getWebSockets()) {
-      const { participantId } = this.session(ws);
-      if (participantId && participantId !== exceptId) sendQuietly(ws, text);
+      const { participantId, joined } = this.session(ws);
+      if (joined && participantId !== exceptId) sendQuietly(ws, text);
     }
   }
 }

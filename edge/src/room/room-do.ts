@@ -53,7 +53,7 @@ export class RoomDO extends DurableObject<Env> {
       media: this.#media,
       sockets: this.#sockets,
       leave: (participantId) => this.#leave(participantId),
-      onJoin: () => ctx.storage.deleteAlarm(),
+      onArrive: () => ctx.storage.deleteAlarm(),
     });
   }
 
@@ -66,7 +66,7 @@ export class RoomDO extends DurableObject<Env> {
   info(): RoomInfo | null {
     const room = this.#store.room();
     if (!room) return null;
-    return { roomId: room.roomId, createdAt: room.createdAt, participants: this.#store.participantCount() };
+    return { roomId: room.roomId, createdAt: room.createdAt, participants: this.#store.joinedCount() };
   }
 
   override async fetch(request: Request): Promise<Response> {
@@ -119,8 +119,9 @@ export class RoomDO extends DurableObject<Env> {
   }
 
   async #leave(participantId: string): Promise<void> {
+    const wasJoined = (this.#store.participant(participantId)?.joinedAt ?? 0) > 0;
     const transports = this.#store.removeParticipant(participantId);
-    this.#sockets.broadcast("peerLeft", { peerId: participantId }, participantId);
+    if (wasJoined) this.#sockets.broadcast("peerLeft", { peerId: participantId }, participantId);
     if (this.#store.participantCount() === 0) await this.ctx.storage.setAlarm(Date.now() + EMPTY_ROOM_GRACE_MS);
     await Promise.all(transports.map((transportId) => this.#media.callQuietly("closeTransport", { transportId })));
   }

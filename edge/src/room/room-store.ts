@@ -12,7 +12,9 @@ export interface RoomRow {
 
 export interface ParticipantRow {
   id: string;
+  /** Empty until `join`. */
   displayName: string;
+  /** 0 until `join`: a socket that said hello but is still on the pre-join page. */
   joinedAt: number;
 }
 
@@ -115,8 +117,17 @@ export class RoomStore {
     return row ? { id: row.id as string, displayName: row.display_name as string, joinedAt: row.joined_at as number } : undefined;
   }
 
+  markJoined(id: string, displayName: string, now: number): void {
+    this.#sql.exec("UPDATE participants SET display_name = ?, joined_at = ? WHERE id = ?", displayName, now, id);
+  }
+
+  /** Everyone holding a session, joined or still on the pre-join page. */
   participantCount(): number {
     return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM participants").one().n;
+  }
+
+  joinedCount(): number {
+    return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM participants WHERE joined_at > 0").one().n;
   }
 
   /** Removes a participant with everything they own; returns their transport ids. */
@@ -133,10 +144,10 @@ export class RoomStore {
     return transports;
   }
 
-  /** Everyone in the room but `exceptId`, with what they are sending. */
+  /** Everyone who joined the room but `exceptId`, with what they are sending. */
   peers(exceptId?: string): PeerInfo[] {
     const peers = new Map<string, PeerInfo>();
-    for (const row of this.#sql.exec<Row>("SELECT * FROM participants ORDER BY joined_at")) {
+    for (const row of this.#sql.exec<Row>("SELECT * FROM participants WHERE joined_at > 0 ORDER BY joined_at")) {
       if (row.id === exceptId) continue;
       peers.set(row.id as string, { id: row.id as string, displayName: row.display_name as string, producers: [] });
     }

@@ -24,8 +24,8 @@ export interface SignallingDeps {
   readonly sockets: PeerSockets;
   /** Removes a participant and tells the others; shared with socket close. */
   readonly leave: (participantId: string) => Promise<void>;
-  /** Called when someone joins, e.g. to cancel the empty-room cleanup. */
-  readonly onJoin: () => Promise<void>;
+  /** Called when a socket says hello, e.g. to cancel the empty-room cleanup. */
+  readonly onArrive: () => Promise<void>;
 }
 
 const KIND_OF: Record<MediaSource, MediaKind> = { mic: "audio", camera: "video", screen: "video", "screen-audio": "audio" };
@@ -37,12 +37,14 @@ const KIND_OF: Record<MediaSource, MediaKind> = { mic: "audio", camera: "video",
 export function signallingHandlers(deps: SignallingDeps): Handlers<RoomMethods, RequestContext> {
   const { store, media, sockets } = deps;
 
-  const joined = (session: Session): string => {
-    if (!session.participantId || !store.participant(session.participantId)) {
-      throw new ProtocolError("not_joined", "send join first");
-    }
-    return session.participantId;
+  /** The participant behind a socket that said hello; `joined` also requires the join. */
+  const participant = (session: Session, need: "hello" | "joined"): string => {
+    const row = session.participantId ? store.participant(session.participantId) : undefined;
+    if (!row) throw new ProtocolError("not_joined", "send hello first");
+    if (need === "joined" && row.joinedAt === 0) throw new ProtocolError("not_joined", "send join first");
+    return row.id;
   };
+  const joined = (session: Session): string => participant(session, "joined");
 
   const ownTransport = (participantId: string, transportId: string, direction?: "send" | "recv"): TransportRow => {
     const transport = store.transport(transportId);
@@ -63,32 +65,36 @@ export function signallingHandlers(deps: SignallingDeps): Handlers<RoomMethods, 
   };
 
   return {
-    join: async ({ protocol, displayName }, { ws, session }) => {
+    hello: async ({ protocol }, { ws, session }) => {
       if (protocol !== PROTOCOL_VERSION) {
         throw new ProtocolError("protocol_mismatch", `this page speaks protocol ${protocol}, the room ${PROTOCOL_VERSION}: reload the page`);
       }
-      if (session.participantId) throw new ProtocolError("already_joined", "this socket has already joined");
+      if (session.participantId) throw new ProtocolError("already_joined", "this socket has already said hello");
       const room = store.room();
       if (!room) throw new ProtocolError("room_not_found", "room does not exist");
       const router = await media.ensureRouter(session.geo);
-      if (ws.readyState !== WebSocket.OPEN) throw new ProtocolError("closed", "socket closed while joining");
+      if (ws.readyState !== WebSocket.OPEN) throw new ProtocolError("closed", "socket closed during hello");
 
       const participantId = crypto.randomUUID();
-      store.addParticipant({ id: participantId, displayName, joinedAt: Date.now() });
+      store.addParticipant({ id: participantId, displayName: "", joinedAt: 0 });
       session.participantId = participantId;
       sockets.save(ws, session);
-      await deps.onJoin();
+      await deps.onArrive();
+      return { roomId: room.roomId, participantId, routerRtpCapabilities: router.rtpCapabilities };
+    },
+
+    join: async ({ displayName }, { ws, session }) => {
+      const participantId = participant(session, "hello");
+      if (session.joined) throw new ProtocolError("already_joined", "this socket has already joined");
+      store.markJoined(participantId, displayName, Date.now());
+      session.joined = true;
+      sockets.save(ws, session);
       sockets.broadcast("peerJoined", { peer: { id: participantId, displayName, producers: [] } }, participantId);
-      return {
-        roomId: room.roomId,
-        participantId,
-        routerRtpCapabilities: router.rtpCapabilities,
-        peers: store.peers(participantId),
-      };
+      return { peers: store.peers(participantId) };
     },
 
     createTransport: async ({ direction, rtpCapabilities }, { session }) => {
-      const participantId = joined(session);
+      const participantId = participant(session, "hello");
       if (direction === "recv" && !rtpCapabilities) {
         throw new ProtocolError("invalid_params", "a recv transport needs rtpCapabilities");
       }
@@ -111,7 +117,7 @@ export function signallingHandlers(deps: SignallingDeps): Handlers<RoomMethods, 
     },
 
     connectTransport: async ({ transportId, dtlsParameters }, { session }) => {
-      ownTransport(joined(session), transportId);
+      ownTransport(participant(session, "hello"), transportId);
       await media.call("connectTransport", { transportId, dtlsParameters });
       return {};
     },
@@ -174,7 +180,7 @@ export function signallingHandlers(deps: SignallingDeps): Handlers<RoomMethods, 
     },
 
     leave: async (_params, context) => {
-      const participantId = joined(context.session);
+      const participantId = participant(context.session, "hello");
       await deps.leave(participantId);
       context.closeAfterReply = { code: 1000, reason: "left" };
       return {};

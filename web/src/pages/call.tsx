@@ -1,4 +1,4 @@
-import { createResource, createSignal, For, Match, onCleanup, Show, Switch } from "solid-js";
+import { createResource, createSignal, For, Match, onCleanup, onMount, Show, Switch } from "solid-js";
 import { getRoom } from "../lib/api.ts";
 import { navigate } from "../lib/router.ts";
 import { CallSession } from "../state/call.ts";
@@ -8,6 +8,7 @@ const NAME_KEY = "meridian.displayName";
 
 export function CallPage(props: { roomId: string }) {
   const call = new CallSession(props.roomId);
+  onMount(() => call.prepare());
   onCleanup(() => call.leave());
   const [room] = createResource(() => props.roomId, getRoom);
   const [name, setName] = createSignal(localStorage.getItem(NAME_KEY) ?? "");
@@ -43,9 +44,23 @@ export function CallPage(props: { roomId: string }) {
           <form class="panel" onSubmit={join}>
             <h1>Ready to join?</h1>
             <p class="muted">Room {props.roomId}</p>
+            <div class="preview">
+              <VideoTile label={name().trim() || "You"} tracks={call.state.localStream?.getVideoTracks() ?? []} self />
+            </div>
+            <Show when={call.state.mediaError}>
+              <p class="error" role="alert">
+                {call.state.mediaError}: you can still join and listen.
+              </p>
+            </Show>
             <label for="display-name">Your name</label>
             <input id="display-name" value={name()} onInput={(e) => setName(e.currentTarget.value)} maxLength={64} placeholder="Guest" />
-            <button class="primary" type="submit" disabled={call.state.phase === "joining" || room.loading} data-testid="join">
+            <button
+              class="primary"
+              type="submit"
+              disabled={call.state.phase === "joining" || room.loading}
+              data-testid="join"
+              data-ready={call.state.ready ? "true" : "false"}
+            >
               {call.state.phase === "joining" ? "Joining…" : "Join"}
             </button>
           </form>
@@ -72,7 +87,15 @@ export function CallPage(props: { roomId: string }) {
           <section class="panel">
             <h1>You left the meeting</h1>
             <div class="row">
-              <button class="primary" onClick={() => join()}>Rejoin</button>
+              <button
+                class="primary"
+                onClick={() => {
+                  call.prepare();
+                  join();
+                }}
+              >
+                Rejoin
+              </button>
               <button onClick={() => navigate("/")}>Home</button>
             </div>
           </section>
@@ -84,7 +107,15 @@ export function CallPage(props: { roomId: string }) {
               {call.state.error}
             </p>
             <div class="row">
-              <button class="primary" onClick={() => join()}>Try again</button>
+              <button
+                class="primary"
+                onClick={() => {
+                  call.prepare();
+                  join();
+                }}
+              >
+                Try again
+              </button>
               <button onClick={() => navigate("/")}>Home</button>
             </div>
           </section>

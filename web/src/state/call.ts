@@ -24,20 +24,35 @@ export interface CallState {
   error: string | undefined;
   participantId: string | undefined;
   localStream: MediaStream | undefined;
+  /** Why the camera/microphone is unavailable, if it is. */
+  mediaError: string | undefined;
+  /** Whether the room connection is warmed up (hello, device, transports) for an instant join. */
+  ready: boolean;
   peers: Record<string, PeerView>;
+}
+
+/** A socket that said hello, with its device loaded and transports created: ready to join. */
+interface Connection {
+  readonly signalling: SignallingClient;
+  readonly media: MediaEngine;
+  readonly participantId: string;
 }
 
 /**
  * One call: the room socket, the media engine and the reactive state the UI renders.
- * Components read `state` and call `join` / `leave`; they never touch WebRTC.
+ * Components read `state` and call `prepare` / `join` / `leave`; they never touch WebRTC.
+ *
+ * The pre-join page calls `prepare`: camera preview, room socket, hello, device and
+ * transports. The Join click then only costs `join` and the consumes.
  */
 export class CallSession {
   readonly state: CallState;
   readonly #set: SetStoreFunction<CallState>;
   readonly #roomId: string;
-  #signalling: SignallingClient | undefined;
-  #media: MediaEngine | undefined;
-  /** Producers announced before our transports existed; consumed once they do. */
+  #connection: Promise<Connection> | undefined;
+  #current: Connection | undefined;
+  #preview: Promise<MediaStream | undefined> | undefined;
+  /** Producers announced before our join was answered; consumed right after it. */
   #announced: ProducerInfo[] | undefined;
 
   constructor(roomId: string) {
@@ -47,59 +62,103 @@ export class CallSession {
       error: undefined,
       participantId: undefined,
       localStream: undefined,
+      mediaError: undefined,
+      ready: false,
       peers: {},
     });
+  }
+
+  /** Warms everything up before the click; safe to call repeatedly. Failures surface on join. */
+  prepare(): void {
+    void this.startPreview();
+    void this.#connect().catch(() => undefined);
+  }
+
+  /**
+   * Starts the camera and microphone for the preview. Failing devices are reported in
+   * `mediaError`; joining still works without them.
+   */
+  async startPreview(): Promise<MediaStream | undefined> {
+    if (this.state.localStream) return this.state.localStream;
+    this.#preview ??= navigator.mediaDevices
+      .getUserMedia({
+        audio: { echoCancellation: true, noiseSuppression: true },
+        video: { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } },
+      })
+      .then(
+        (stream) => {
+          this.#set({ localStream: stream, mediaError: undefined });
+          return stream;
+        },
+        (error: unknown) => {
+          this.#set("mediaError", describe(error));
+          return undefined;
+        },
+      )
+      .finally(() => (this.#preview = undefined));
+    return this.#preview;
   }
 
   async join(displayName: string): Promise<void> {
     if (this.state.phase === "joining" || this.state.phase === "joined") return;
     this.#set({ phase: "joining", error: undefined, peers: {} });
-    const signalling = new SignallingClient(roomSocketUrl(this.#roomId));
-    const media = new MediaEngine(signalling);
-    this.#signalling = signalling;
-    this.#media = media;
-    this.#announced = [];
+    let connection: Connection | undefined;
     try {
-      // The camera takes the longest to start: ask for it while signalling proceeds.
-      const local = navigator.mediaDevices.getUserMedia({
-        audio: { echoCancellation: true, noiseSuppression: true },
-        video: { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } },
-      });
-      local.catch(() => undefined);
-      await signalling.connect();
-      this.#listen(signalling, media);
-      const joined = await signalling.request("join", { protocol: PROTOCOL_VERSION, displayName });
-      await media.load(joined.routerRtpCapabilities);
-      await media.createTransports();
-      const announced = [...joined.peers.flatMap((peer) => peer.producers), ...this.#announced];
+      connection = await this.#connect();
+      const { signalling, media, participantId } = connection;
+      this.#announced = [];
+      const { peers } = await signalling.request("join", { displayName });
+      const announced = [...peers.flatMap((peer) => peer.producers), ...this.#announced];
       this.#announced = undefined;
       batch(() => {
-        this.#set("participantId", joined.participantId);
-        for (const peer of joined.peers) this.#addPeer(peer);
+        this.#set("participantId", participantId);
+        for (const peer of peers) this.#addPeer(peer);
         this.#set("phase", "joined");
       });
-      const remote = announced.map((producer) => this.#consume(producer));
-      const stream = await local;
-      if (this.#media !== media) {
-        stream.getTracks().forEach((track) => track.stop());
-        return;
-      }
-      this.#set("localStream", stream);
+      // Receive first: the browser's WebRTC signalling thread is shared, and a user sees
+      // the room sooner if the consumers' negotiations do not queue behind our producers'.
+      await Promise.all(announced.map((producer) => this.#consume(media, producer)));
+      const stream = await this.startPreview();
+      if (this.#current !== connection) return;
       await Promise.all([
-        ...remote,
-        ...stream.getAudioTracks().map((track) => media.produce(track, "mic")),
-        ...stream.getVideoTracks().map((track) => media.produce(track, "camera")),
+        ...(stream?.getAudioTracks() ?? []).map((track) => media.produce(track, "mic")),
+        ...(stream?.getVideoTracks() ?? []).map((track) => media.produce(track, "camera")),
       ]);
     } catch (error) {
-      if (this.#media === media) this.#fail(describe(error));
+      if (!connection || this.#current === connection) this.#fail(describe(error));
     }
   }
 
   leave(): void {
-    const signalling = this.#signalling;
+    const signalling = this.#current?.signalling;
     if (signalling && this.state.phase === "joined") void signalling.request("leave", {}).catch(() => undefined);
     this.#teardown();
     this.#set({ phase: "left", peers: {} });
+  }
+
+  /** The current connection, or a new one: socket, hello, device, transports. */
+  #connect(): Promise<Connection> {
+    this.#connection ??= (async () => {
+      const signalling = new SignallingClient(roomSocketUrl(this.#roomId));
+      const media = new MediaEngine(signalling);
+      try {
+        await signalling.connect();
+        this.#listen(signalling, media);
+        const hello = await signalling.request("hello", { protocol: PROTOCOL_VERSION });
+        await media.load(hello.routerRtpCapabilities);
+        await media.createTransports();
+        const connection = { signalling, media, participantId: hello.participantId };
+        this.#current = connection;
+        this.#set("ready", true);
+        return connection;
+      } catch (error) {
+        media.close();
+        signalling.close();
+        this.#connection = undefined;
+        throw error;
+      }
+    })();
+    return this.#connection;
   }
 
   #listen(signalling: SignallingClient, media: MediaEngine): void {
@@ -114,7 +173,7 @@ export class CallSession {
     );
     signalling.on("newProducer", ({ producer }) => {
       if (this.#announced) this.#announced.push(producer);
-      else void this.#consume(producer);
+      else void this.#consume(media, producer);
     });
     signalling.on("producerClosed", ({ peerId, producerId }) => {
       media.dropProducer(producerId);
@@ -129,20 +188,22 @@ export class CallSession {
       );
     });
     signalling.onClose(({ reason }) => {
+      if (this.#current?.signalling !== signalling && this.#current !== undefined) return;
       if (this.state.phase === "joined" || this.state.phase === "joining") {
         this.#fail(`disconnected from the room${reason ? `: ${reason}` : ""}`);
+      } else {
+        // Dropped while on the pre-join page: reconnect on join.
+        this.#dropConnection();
       }
     });
   }
 
   #addPeer(peer: PeerInfo): void {
-    if (peer.id === this.state.participantId || this.state.peers[peer.id]) return;
+    if (peer.id === this.#current?.participantId || this.state.peers[peer.id]) return;
     this.#set("peers", peer.id, { id: peer.id, displayName: peer.displayName, media: {} });
   }
 
-  async #consume(producer: ProducerInfo): Promise<void> {
-    const media = this.#media;
-    if (!media) return;
+  async #consume(media: MediaEngine, producer: ProducerInfo): Promise<void> {
     try {
       const remote = await media.consume(producer.id);
       if (!remote || !this.state.peers[remote.peerId]) return;
@@ -158,14 +219,19 @@ export class CallSession {
     this.#set({ phase: "failed", error: message });
   }
 
+  #dropConnection(): void {
+    this.#set("ready", false);
+    this.#current?.media.close();
+    this.#current?.signalling.close();
+    this.#current = undefined;
+    this.#connection = undefined;
+    this.#announced = undefined;
+  }
+
   #teardown(): void {
-    this.#media?.close();
-    this.#signalling?.close();
+    this.#dropConnection();
     this.state.localStream?.getTracks().forEach((track) => track.stop());
     this.#set("localStream", undefined);
-    this.#media = undefined;
-    this.#signalling = undefined;
-    this.#announced = undefined;
   }
 }
 
