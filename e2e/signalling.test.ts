@@ -165,8 +165,10 @@ describe.skipIf(!prerequisites)("signalling through the edge and a real SFU node
     await stopChild(impostor);
   });
 
-  it("stops choosing a node whose connection dropped", async () => {
-    await stopChild(stack.nodes.get("sig-node-1")!);
+  it("shuts a node down gracefully on SIGTERM and stops choosing it", async () => {
+    const node = stack.nodes.get("sig-node-1")!;
+    await stopChild(node);
+    expect(node.exitCode).toBe(0);
     // The node DO learns of the close asynchronously; each attempt is a fresh room and socket.
     const attempt = async () => {
       const client = await RoomClient.connect(stack.url, await createRoom(stack.url));

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
+import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -75,12 +75,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     child.stderr?.pipe(file, { end: false });
   };
 
+  // Nodes first, so they close their edge sockets cleanly, then the edge.
   const stop = async () => {
-    await Promise.all(children.reverse().map((child) => stopChild(child)));
+    const [edge, ...rest] = children;
+    await Promise.all(rest.map((child) => stopChild(child)));
+    if (edge) await stopChild(edge);
     for (const file of logFiles) file.end();
   };
 
   try {
+    // The secret goes in an env file of this stack's own: wrangler would otherwise prefer a
+    // developer's .dev.vars over the environment, and the nodes would not get in.
+    mkdirSync(options.persistTo, { recursive: true });
+    const envFile = join(options.persistTo, "stack.env");
+    writeFileSync(envFile, `NODE_SECRET=${JSON.stringify(options.nodeSecret)}\n`, { mode: 0o600 });
     const wrangler = spawn(
       process.execPath,
       [
@@ -93,6 +101,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         "--inspector-port", "0",
         "--show-interactive-dev-session=false",
         "--persist-to", options.persistTo,
+        "--env-file", envFile,
         "--log-level", "warn",
         "--var", `LOG_LEVEL:${options.edgeLogLevel ?? "warn"}`,
       ],
@@ -102,7 +111,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         stdio: ["ignore", "pipe", "pipe"],
         env: {
           ...process.env,
-          NODE_SECRET: options.nodeSecret,
           // Offline: no cf.json download, no telemetry.
           CLOUDFLARE_CF_FETCH_ENABLED: "false",
           WRANGLER_SEND_METRICS: "false",

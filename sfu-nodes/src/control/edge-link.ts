@@ -133,7 +133,7 @@ export class EdgeLink extends EventEmitter<EdgeLinkEvents> {
       clearInterval(this.#loadTimer);
       clearInterval(this.#heartbeatTimer);
       caller.failAll(new ProtocolError("closed", "edge connection closed"));
-      if (wasRegistered) log.warn("edge connection lost", { code, reason });
+      if (wasRegistered && !this.#stopped) log.warn("edge connection lost", { code, reason });
       this.emit("disconnected", { code, reason });
       this.#scheduleReconnect();
     });
