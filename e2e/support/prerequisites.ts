@@ -1,6 +1,5 @@
-import { accessSync, constants } from "node:fs";
 import { networkInterfaces } from "node:os";
-import { resolveWorkerBinary } from "../../sfu-nodes/src/worker-binary.ts";
+import { isExecutable, resolveWorkerBinary } from "../../sfu-nodes/src/worker-binary.ts";
 
 /**
  * What the browser tests need. Missing pieces skip the suite on a developer machine and
@@ -18,7 +17,7 @@ export function chromiumPath(): string {
 export function checkPrerequisites(): { ok: true; value: Prerequisites } | { ok: false; reason: string } {
   const problems: string[] = [];
   const chromium = chromiumPath();
-  if (!executable(chromium)) problems.push(`no Chromium at ${chromium} (apt-get install chromium, or set CHROMIUM_PATH)`);
+  if (!isExecutable(chromium)) problems.push(`no Chromium at ${chromium} (apt-get install chromium, or set CHROMIUM_PATH)`);
   let workerBin = "";
   try {
     workerBin = resolveWorkerBinary();
@@ -33,15 +32,6 @@ export function checkPrerequisites(): { ok: true; value: Prerequisites } | { ok:
   }
   if (problems.length) return { ok: false, reason: problems.join("; ") };
   return { ok: true, value: { chromium, workerBin } };
-}
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Under CI a missing prerequisite is a failure; elsewhere the suite is skipped with the reason. */

@@ -1,66 +1,40 @@
-import {
-  ProtocolError,
-  RpcCaller,
-  decodeFrame,
-  parseEvent,
-  roomEvents,
-  roomMethods,
-  type EventData,
-  type MethodName,
-  type ParamsOf,
-  type ResultOf,
-  type RoomEvents,
-  type RoomMethods,
-} from "@meridian/protocol";
+import type { EventData, MethodName, ParamsOf, ResultOf, RoomEvents, RoomMethods } from "@meridian/protocol";
+import { SignallingClient } from "../../web/src/lib/signalling.ts";
 
 type EventKey = keyof RoomEvents & string;
 
 /**
- * A scripted participant: speaks the room protocol over a real WebSocket (the same
- * RpcCaller the web app uses), without a browser. For signalling tests that need no media.
+ * A scripted participant: the web app's own signalling client over a real WebSocket,
+ * plus a buffer so a test can wait for the next event of a kind. No browser, no media.
  */
 export class RoomClient {
-  readonly #socket: WebSocket;
-  readonly #caller: RpcCaller<RoomMethods>;
+  readonly #client: SignallingClient;
   readonly #events: Array<{ event: string; data: unknown }> = [];
   readonly #waiters: Array<{ event: string; resolve: (data: unknown) => void }> = [];
   readonly closed: Promise<{ code: number; reason: string }>;
 
-  private constructor(socket: WebSocket) {
-    this.#socket = socket;
-    this.#caller = new RpcCaller(roomMethods, (text) => socket.send(text), { timeoutMs: 15_000 });
-    socket.addEventListener("message", (message) => {
-      const decoded = decodeFrame(String(message.data), 1 << 20);
-      if (!decoded.ok) throw new Error(`bad frame from room: ${decoded.error.message}`);
-      const frame = decoded.frame;
-      if (frame.kind === "res") this.#caller.handleResponse(frame);
-      else if (frame.kind === "evt") {
-        const { event, data } = parseEvent(roomEvents, frame);
-        const waiter = this.#waiters.find((w) => w.event === event);
-        if (waiter) {
-          this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-          waiter.resolve(data);
-        } else this.#events.push({ event, data });
+  private constructor(client: SignallingClient) {
+    this.#client = client;
+    client.onAny((event, data) => {
+      const waiter = this.#waiters.find((w) => w.event === event);
+      if (!waiter) {
+        this.#events.push({ event, data });
+        return;
       }
+      this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+      waiter.resolve(data);
     });
-    this.closed = new Promise((resolve) =>
-      socket.addEventListener("close", (event) => {
-        this.#caller.failAll(new ProtocolError("closed", "socket closed"));
-        resolve({ code: event.code, reason: event.reason });
-      }),
-    );
+    this.closed = new Promise((resolve) => client.onClose(resolve));
   }
 
-  static connect(baseUrl: string, roomId: string): Promise<RoomClient> {
-    const socket = new WebSocket(`${baseUrl.replace(/^http/, "ws")}/api/rooms/${roomId}/ws`);
-    return new Promise((resolve, reject) => {
-      socket.addEventListener("open", () => resolve(new RoomClient(socket)), { once: true });
-      socket.addEventListener("error", () => reject(new Error(`cannot open the room socket for ${roomId}`)), { once: true });
-    });
+  static async connect(baseUrl: string, roomId: string): Promise<RoomClient> {
+    const client = new SignallingClient(`${baseUrl.replace(/^http/, "ws")}/api/rooms/${roomId}/ws`);
+    await client.connect();
+    return new RoomClient(client);
   }
 
   request<K extends MethodName<RoomMethods>>(method: K, params: ParamsOf<RoomMethods, K>): Promise<ResultOf<RoomMethods, K>> {
-    return this.#caller.call(method, params);
+    return this.#client.request(method, params);
   }
 
   /** The next `event` (already received or still to come), within the timeout. */
@@ -83,7 +57,7 @@ export class RoomClient {
   }
 
   close(): void {
-    this.#socket.close(1000, "bye");
+    this.#client.close();
   }
 }
 

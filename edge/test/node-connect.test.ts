@@ -1,21 +1,13 @@
 import { env, exports } from "cloudflare:workers";
 import { PROTOCOL_VERSION, type NodeLoad, type NodeRegistration } from "@meridian/protocol";
 import { describe, expect, it } from "vitest";
+import { nodeLoad } from "./support/fixtures.ts";
 import { BASE, NODE_SECRET, TestSocket, nodeHeaders } from "./support/socket.ts";
 
 const registry = () => env.REGISTRY.get(env.REGISTRY.idFromName("global"));
 const nodeDo = (nodeId: string) => env.NODES.get(env.NODES.idFromName(nodeId));
 
-const load = (over: Partial<NodeLoad> = {}): NodeLoad => ({
-  state: "active",
-  workers: 2,
-  routers: 0,
-  transports: 0,
-  producers: 0,
-  consumers: 0,
-  utilization: 0.1,
-  ...over,
-});
+const load = (over: Partial<NodeLoad> = {}): NodeLoad => nodeLoad({ utilization: 0.1, ...over });
 
 const registration = (nodeId: string, over: Partial<NodeRegistration> = {}): NodeRegistration => ({
   protocol: PROTOCOL_VERSION,

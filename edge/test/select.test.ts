@@ -1,19 +1,10 @@
-import type { NodeLoad } from "@meridian/protocol";
 import { describe, expect, it } from "vitest";
 import { geoFromCf, haversineKm, locationHintFor } from "../src/lib/geo.ts";
 import { selectNearest } from "../src/registry/select/nearest.ts";
 import type { NodeCandidate } from "../src/registry/select/strategy.ts";
+import { nodeLoad } from "./support/fixtures.ts";
 
-const load = (over: Partial<NodeLoad> = {}): NodeLoad => ({
-  state: "active",
-  workers: 2,
-  routers: 0,
-  transports: 0,
-  producers: 0,
-  consumers: 0,
-  utilization: 0,
-  ...over,
-});
+const load = nodeLoad;
 
 const node = (id: string, lat: number, lon: number, over: Partial<NodeCandidate> = {}): NodeCandidate => ({
   id,

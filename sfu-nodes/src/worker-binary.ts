@@ -26,7 +26,7 @@ export function resolveWorkerBinary(env: Record<string, string | undefined> = pr
   );
 }
 
-function isExecutable(path: string): boolean {
+export function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;

@@ -26,6 +26,7 @@ export class SignallingClient {
   readonly #url: string;
   readonly #timeoutMs: number;
   readonly #listeners = new Map<string, Set<(data: unknown) => void>>();
+  readonly #anyListeners = new Set<(event: EventKey, data: unknown) => void>();
   #socket: WebSocket | undefined;
   #caller: RpcCaller<RoomMethods> | undefined;
   #onClose: ((event: { code: number; reason: string }) => void) | undefined;
@@ -70,6 +71,12 @@ export class SignallingClient {
     return () => set.delete(listener as (data: unknown) => void);
   }
 
+  /** Every valid event, whatever its name (for logging and tests). */
+  onAny(listener: (event: EventKey, data: unknown) => void): () => void {
+    this.#anyListeners.add(listener);
+    return () => this.#anyListeners.delete(listener);
+  }
+
   onClose(listener: (event: { code: number; reason: string }) => void): void {
     this.#onClose = listener;
   }
@@ -94,6 +101,7 @@ export class SignallingClient {
     try {
       const { event, data } = parseEvent(roomEvents, frame);
       for (const listener of this.#listeners.get(event) ?? []) listener(data);
+      for (const listener of this.#anyListeners) listener(event, data);
     } catch (error) {
       console.warn("meridian: bad event from room", (error as Error).message);
     }

@@ -21,6 +21,11 @@ export function CallPage(props: { roomId: string }) {
     void call.join(displayName);
   };
 
+  const rejoin = () => {
+    call.prepare();
+    join();
+  };
+
   const copyLink = async () => {
     await navigator.clipboard?.writeText(location.href).catch(() => undefined);
     setCopied(true);
@@ -87,13 +92,7 @@ export function CallPage(props: { roomId: string }) {
           <section class="panel">
             <h1>You left the meeting</h1>
             <div class="row">
-              <button
-                class="primary"
-                onClick={() => {
-                  call.prepare();
-                  join();
-                }}
-              >
+              <button class="primary" onClick={rejoin}>
                 Rejoin
               </button>
               <button onClick={() => navigate("/")}>Home</button>
@@ -107,13 +106,7 @@ export function CallPage(props: { roomId: string }) {
               {call.state.error}
             </p>
             <div class="row">
-              <button
-                class="primary"
-                onClick={() => {
-                  call.prepare();
-                  join();
-                }}
-              >
+              <button class="primary" onClick={rejoin}>
                 Try again
               </button>
               <button onClick={() => navigate("/")}>Home</button>
