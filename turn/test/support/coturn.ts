@@ -1,0 +1,152 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { probeStun } from "../../src/probe.ts";
+import { renderTurnConfig, type TurnConfigParams } from "../../src/render-config.ts";
+import type { TurnPorts } from "../../src/ports.ts";
+
+/**
+ * Real coturn for the tests: renders a config with the project's renderer on ports of
+ * its own (so suites and a running `npm start` never collide), starts /usr/bin/turnserver,
+ * waits until it answers STUN, and kills it by PID afterwards.
+ */
+
+export const TURNSERVER_BIN = process.env.TURNSERVER_BIN ?? "/usr/bin/turnserver";
+
+/** Missing coturn: the suite fails under CI=true and is skipped with the reason elsewhere. */
+export function coturnAvailable(): boolean {
+  if (existsSync(TURNSERVER_BIN)) return true;
+  const reason = `coturn not found at ${TURNSERVER_BIN} (apt-get install coturn)`;
+  if (process.env.CI === "true") throw new Error(reason);
+  console.warn(`skipping coturn tests: ${reason}`);
+  return false;
+}
+
+export interface RunningCoturn {
+  readonly host: "127.0.0.1";
+  readonly ports: TurnPorts;
+  readonly config: string;
+  readonly pid: number;
+  readonly dir: string;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+const RELAY_PORTS = 16;
+
+export interface StartOptions {
+  /** Builds the render parameters once the ports and the scratch directory are known. */
+  readonly params: (ports: TurnPorts, dir: string) => TurnConfigParams | Promise<TurnConfigParams>;
+  readonly readyTimeoutMs?: number;
+}
+
+export async function startCoturn(options: StartOptions): Promise<RunningCoturn> {
+  const dir = await mkdtemp(join(tmpdir(), "meridian-coturn-"));
+  const base = await findFreePortBlock(2 + RELAY_PORTS);
+  const ports: TurnPorts = {
+    listeningPort: base,
+    tlsListeningPort: base + 1,
+    altTlsListeningPort: base + 1,
+    relayMinPort: base + 2,
+    relayMaxPort: base + 1 + RELAY_PORTS,
+    prometheusPort: 9641,
+  };
+  const config = renderTurnConfig(await options.params(ports, dir));
+  const configFile = join(dir, "turnserver.conf");
+  await writeFile(configFile, config, { mode: 0o600 });
+  const child = spawn(TURNSERVER_BIN, ["-c", configFile, `--pidfile=${join(dir, "turnserver.pid")}`, `--db=${join(dir, "turndb")}`], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let log = "";
+  child.stdout.on("data", (chunk: Buffer) => (log += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (log += chunk.toString()));
+  const running: RunningCoturn = {
+    host: "127.0.0.1",
+    ports,
+    config,
+    pid: child.pid!,
+    dir,
+    log: () => log,
+    stop: async () => {
+      await killAndWait(child);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await waitUntilReady(child, ports, options.readyTimeoutMs ?? 10_000);
+  } catch (error) {
+    await running.stop();
+    throw new Error(`${(error as Error).message}\n--- coturn log ---\n${log.slice(-3000)}`);
+  }
+  return running;
+}
+
+async function waitUntilReady(child: ChildProcess, ports: TurnPorts, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited: string | undefined;
+  child.once("exit", (code, signal) => (exited = `coturn exited early (code ${code}, signal ${signal})`));
+  // Polled with a per-probe timeout and an overall deadline: coturn signals readiness
+  // only to systemd (sd_notify), so answering STUN is the observable event.
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(exited);
+    if (await probeStun({ host: "127.0.0.1", port: ports.listeningPort }, 200)) return;
+  }
+  throw new Error(`coturn did not answer STUN on 127.0.0.1:${ports.listeningPort} within ${timeoutMs} ms`);
+}
+
+export async function killAndWait(child: ChildProcess, graceMs = 3000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A block of consecutive ports free for both UDP and TCP on 127.0.0.1. */
+export async function findFreePortBlock(count: number, attempts = 50): Promise<number> {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * (40_000 - count));
+    let free = true;
+    for (let port = base; port < base + count && free; port++) free = (await udpFree(port)) && (await tcpFree(port));
+    if (free) return base;
+  }
+  throw new Error(`no block of ${count} free ports found in ${attempts} attempts`);
+}
+
+function udpFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket("udp4");
+    socket.once("error", () => resolve(false));
+    socket.bind(port, "127.0.0.1", () => socket.close(() => resolve(true)));
+  });
+}
+
+function tcpFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+/** A throwaway certificate for 127.0.0.1 / turn.test, made with the openssl CLI. */
+export async function makeTestCertificate(dir: string): Promise<{ cert: string; pkey: string }> {
+  const cert = join(dir, "cert.pem");
+  const pkey = join(dir, "pkey.pem");
+  const result = spawnSync(
+    "openssl",
+    [
+      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+      "-keyout", pkey, "-out", cert, "-days", "1", "-subj", "/CN=turn.test",
+      "-addext", "subjectAltName=DNS:turn.test,IP:127.0.0.1",
+    ],
+    { encoding: "utf8" },
+  );
+  if (result.status !== 0) throw new Error(`openssl failed: ${result.stderr || result.error?.message}`);
+  return { cert, pkey };
+}
