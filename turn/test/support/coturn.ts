@@ -42,12 +42,14 @@ export interface StartOptions {
   /** Builds the render parameters once the ports and the scratch directory are known. */
   readonly params: (ports: TurnPorts, dir: string) => TurnConfigParams | Promise<TurnConfigParams>;
   readonly readyTimeoutMs?: number;
+  /** Reuse these ports (a restart); otherwise a free block is picked. */
+  readonly ports?: TurnPorts;
 }
 
 export async function startCoturn(options: StartOptions): Promise<RunningCoturn> {
   const dir = await mkdtemp(join(tmpdir(), "meridian-coturn-"));
-  const base = await findFreePortBlock(2 + RELAY_PORTS);
-  const ports: TurnPorts = {
+  const base = options.ports ? 0 : await findFreePortBlock(2 + RELAY_PORTS);
+  const ports: TurnPorts = options.ports ?? {
     listeningPort: base,
     tlsListeningPort: base + 1,
     altTlsListeningPort: base + 1,

@@ -1,0 +1,167 @@
+import {
+  PROTOCOL_VERSION,
+  ProtocolError,
+  edgeToNodeMethods,
+  type EdgeToNodeMethods,
+  type Handlers,
+  type NodeLoad,
+  type NodeRegistration,
+  type NodeState,
+} from "@meridian/protocol";
+// The SFU node's link is the one implementation of the node wire (dial out, register,
+// report load, heartbeat, redial with backoff): a TURN node is the same kind of client.
+import { EdgeLink } from "../../sfu-nodes/src/control/edge-link.ts";
+import { edgeConnectUrl } from "../../sfu-nodes/src/config.ts";
+import type { Logger } from "../../sfu-nodes/src/log.ts";
+import type { AgentConfig } from "./agent-config.ts";
+import { ThroughputMeter } from "./net-throughput.ts";
+import { probeStun, type ProbeTarget } from "./probe.ts";
+
+export const AGENT_VERSION = "0.1.0";
+
+/** A TURN node hosts no routers or transports: every media call is refused, typed. */
+export const REFUSE_MEDIA_CALLS = Object.fromEntries(
+  Object.keys(edgeToNodeMethods).map((method) => [
+    method,
+    () => {
+      throw new ProtocolError("unknown_method", `${method}: this is a TURN node; it serves no media calls`);
+    },
+  ]),
+) as unknown as Handlers<EdgeToNodeMethods, unknown>;
+
+export interface TurnAgentDeps {
+  readonly probe?: (target: ProbeTarget, timeoutMs: number) => Promise<boolean>;
+  readonly meter?: ThroughputMeter;
+  /** Link tuning for tests. */
+  readonly backoff?: { baseMs: number; maxMs: number };
+}
+
+/**
+ * Registers a coturn host with the edge and keeps its state honest: it advertises
+ * `active` only while coturn answers STUN on its listening port, and `draining` before
+ * that, after a few missed probes, and while shutting down, so the edge hands out
+ * this node's TURN URLs only while they work.
+ */
+export class TurnAgent {
+  readonly link: EdgeLink;
+  readonly #config: AgentConfig;
+  readonly #log: Logger;
+  readonly #probe: (target: ProbeTarget, timeoutMs: number) => Promise<boolean>;
+  readonly #meter: ThroughputMeter;
+  #state: NodeState = "draining";
+  #healthy = false;
+  #failures = 0;
+  #stopping = false;
+  #healthTimer: NodeJS.Timeout | undefined;
+  #probing: Promise<void> | undefined;
+
+  constructor(config: AgentConfig, log: Logger, deps: TurnAgentDeps = {}) {
+    this.#config = config;
+    this.#log = log;
+    this.#probe = deps.probe ?? probeStun;
+    this.#meter = deps.meter ?? new ThroughputMeter(config.bpsCapacity);
+    this.link = new EdgeLink({
+      url: edgeConnectUrl(config.edgeUrl),
+      nodeId: config.nodeId,
+      secret: config.secret,
+      registration: () => this.registration(),
+      load: () => this.#sampleLoad(),
+      handlers: REFUSE_MEDIA_CALLS,
+      loadIntervalMs: config.loadReportIntervalMs,
+      log: log.child("edge"),
+      ...(deps.backoff ? { backoff: deps.backoff } : {}),
+    });
+  }
+
+  get state(): NodeState {
+    return this.#state;
+  }
+
+  registration(): NodeRegistration {
+    const c = this.#config;
+    return {
+      protocol: PROTOCOL_VERSION,
+      nodeId: c.nodeId,
+      kind: "turn",
+      version: AGENT_VERSION,
+      region: c.region,
+      lat: c.lat,
+      lon: c.lon,
+      load: this.#load(0),
+    };
+  }
+
+  /** Probes coturn once before dialling, so a healthy node registers as active. */
+  async start(): Promise<void> {
+    await this.#checkHealth();
+    this.link.start();
+    this.#scheduleHealthCheck();
+  }
+
+  /** Reports `draining`, then closes the link for good. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    clearTimeout(this.#healthTimer);
+    await this.#probing;
+    this.#state = "draining";
+    await this.link.reportLoad();
+    await this.link.stop();
+  }
+
+  #scheduleHealthCheck(): void {
+    if (this.#stopping) return;
+    this.#healthTimer = setTimeout(() => {
+      this.#probing = this.#checkHealth().finally(() => this.#scheduleHealthCheck());
+    }, this.#config.healthIntervalMs);
+  }
+
+  async #checkHealth(): Promise<void> {
+    const ok = await this.#probe(this.#config.probe, Math.min(1000, this.#config.healthIntervalMs));
+    if (this.#stopping) return;
+    if (ok) {
+      this.#failures = 0;
+      if (!this.#healthy) {
+        this.#healthy = true;
+        this.#log.info("coturn answers STUN; node active", { probe: this.#config.probe });
+        await this.#setState("active");
+      }
+      return;
+    }
+    this.#failures++;
+    if (this.#healthy && this.#failures >= this.#config.healthFailures) {
+      this.#healthy = false;
+      this.#log.warn("coturn stopped answering STUN; node draining", { probe: this.#config.probe, failures: this.#failures });
+      await this.#setState("draining");
+    } else if (!this.#healthy && this.#failures === this.#config.healthFailures) {
+      this.#log.warn("coturn does not answer STUN yet", { probe: this.#config.probe });
+    }
+  }
+
+  async #setState(state: NodeState): Promise<void> {
+    if (this.#state === state) return;
+    this.#state = state;
+    await this.link.reportLoad();
+  }
+
+  async #sampleLoad(): Promise<NodeLoad> {
+    let utilization = 0;
+    try {
+      utilization = await this.#meter.utilization();
+    } catch (error) {
+      this.#log.debug("throughput sample failed", { error: String(error) });
+    }
+    return this.#load(utilization);
+  }
+
+  #load(utilization: number): NodeLoad {
+    return {
+      state: this.#state,
+      workers: this.#healthy ? 1 : 0,
+      routers: 0,
+      transports: 0,
+      producers: 0,
+      consumers: 0,
+      utilization,
+    };
+  }
+}
