@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROTOCOL_VERSION, isProtocolError } from "@meridian/protocol";
 import { OPUS_SEND, VP8_SIMULCAST_SEND } from "../sfu-nodes/test/support/rtp.ts";
 import { ROOT, freePort, startStack, stopChild, waitForLogLine, type Stack } from "../scripts/lib/stack.ts";
-import { RoomClient, createRoom } from "./support/room-client.ts";
+import { RoomClient, createRoom, guestToken } from "./support/room-client.ts";
 import { requirePrerequisites } from "./support/prerequisites.ts";
 
 /**
@@ -40,24 +40,29 @@ describe.skipIf(!prerequisites)("signalling through the edge and a real SFU node
     rmSync(state, { recursive: true, force: true });
   });
 
-  async function joined(roomId: string, name: string) {
-    const client = await RoomClient.connect(stack.url, roomId);
+  /** Connects with `token` (a guest token when absent), says hello and joins. */
+  async function joined(roomId: string, name: string, token?: string) {
+    const client = await RoomClient.connect(stack.url, roomId, token ?? (await guestToken(stack.url, roomId)));
     const hello = await client.request("hello", { protocol: PROTOCOL_VERSION });
-    const { peers } = await client.request("join", { displayName: name });
-    return { client, welcome: { ...hello, peers } };
+    if (!hello.routerRtpCapabilities) throw new Error(`no media: ${hello.mediaError?.message}`);
+    const answer = await client.request("join", { displayName: name });
+    if (answer.status !== "joined") throw new Error("expected to join directly");
+    return { client, welcome: { ...hello, routerRtpCapabilities: hello.routerRtpCapabilities, peers: answer.peers } };
   }
 
   it("relays join, transports, produce, consume, resume, producer closed and peer left", async () => {
-    const roomId = await createRoom(stack.url);
-    const alice = await joined(roomId, "Alice");
+    const { roomId, token } = await createRoom(stack.url);
+    const alice = await joined(roomId, "Alice", token);
     expect(alice.welcome.peers).toEqual([]);
+    expect(alice.welcome.role).toBe("host");
     expect(alice.welcome.routerRtpCapabilities.codecs?.length).toBeGreaterThan(0);
 
     const bob = await joined(roomId, "Bob");
-    expect(bob.welcome.peers).toEqual([{ id: alice.welcome.participantId, displayName: "Alice", producers: [] }]);
-    expect(await alice.client.nextEvent("peerJoined")).toEqual({
-      peer: { id: bob.welcome.participantId, displayName: "Bob", producers: [] },
-    });
+    expect(bob.welcome.role).toBe("guest");
+    expect(bob.welcome.peers).toEqual([
+      expect.objectContaining({ id: alice.welcome.participantId, displayName: "Alice", role: "host", presence: "connected", producers: [] }),
+    ]);
+    expect((await alice.client.nextEvent("peerJoined")).peer).toMatchObject({ id: bob.welcome.participantId, displayName: "Bob", role: "guest" });
 
     const send = await alice.client.request("createTransport", { direction: "send" });
     expect(send.iceCandidates.map((c) => c.port)).toContain(42100);
@@ -70,7 +75,7 @@ describe.skipIf(!prerequisites)("signalling through the edge and a real SFU node
     const cam = await alice.client.request("produce", { transportId: send.id, kind: "video", source: "camera", rtpParameters: VP8_SIMULCAST_SEND });
     expect(await bob.client.nextEvent("newProducer")).toEqual({
       peerId: alice.welcome.participantId,
-      producer: { id: mic.producerId, kind: "audio", source: "mic" },
+      producer: { id: mic.producerId, kind: "audio", source: "mic", paused: false },
     });
     expect((await bob.client.nextEvent("newProducer")).producer.id).toBe(cam.producerId);
 
@@ -92,20 +97,20 @@ describe.skipIf(!prerequisites)("signalling through the edge and a real SFU node
 
     await alice.client.request("leave", {});
     expect((await alice.client.closed).code).toBe(1000);
-    expect(await bob.client.nextEvent("peerLeft")).toEqual({ peerId: alice.welcome.participantId });
+    expect(await bob.client.nextEvent("peerLeft")).toEqual({ peerId: alice.welcome.participantId, reason: "left" });
 
-    // A socket that just drops counts as leaving too.
+    // A socket that just drops shows as reconnecting (it may resume).
     carol.client.close();
-    expect(await bob.client.nextEvent("peerLeft")).toEqual({ peerId: carol.welcome.participantId });
+    expect(await bob.client.nextEvent("presence")).toEqual({ peerId: carol.welcome.participantId, presence: "reconnecting" });
     bob.client.close();
   });
 
   it("keeps a socket that only said hello invisible, with its transports, until it joins", async () => {
-    const roomId = await createRoom(stack.url);
-    const alice = await joined(roomId, "Alice");
-    const lurker = await RoomClient.connect(stack.url, roomId);
+    const { roomId, token } = await createRoom(stack.url);
+    const alice = await joined(roomId, "Alice", token);
+    const lurker = await RoomClient.connect(stack.url, roomId, await guestToken(stack.url, roomId));
     const hello = await lurker.request("hello", { protocol: PROTOCOL_VERSION });
-    const recv = await lurker.request("createTransport", { direction: "recv", rtpCapabilities: hello.routerRtpCapabilities });
+    const recv = await lurker.request("createTransport", { direction: "recv", rtpCapabilities: hello.routerRtpCapabilities! });
     expect(recv.id).toBeTruthy();
     const send = await alice.client.request("createTransport", { direction: "send" });
     const { producerId } = await alice.client.request("produce", { transportId: send.id, kind: "audio", source: "mic", rtpParameters: OPUS_SEND });
@@ -113,7 +118,9 @@ describe.skipIf(!prerequisites)("signalling through the edge and a real SFU node
     await expectError(lurker.request("consume", { transportId: recv.id, producerId }), "not_joined");
     const info = (await (await fetch(`${stack.url}/api/rooms/${roomId}`)).json()) as { participants: number };
     expect(info.participants).toBe(1);
-    const { peers } = await lurker.request("join", { displayName: "Lurker" });
+    const answer = await lurker.request("join", { displayName: "Lurker" });
+    if (answer.status !== "joined") throw new Error("expected to join directly");
+    const { peers } = answer;
     expect(peers.map((p) => p.displayName)).toEqual(["Alice"]);
     expect((await alice.client.nextEvent("peerJoined")).peer).toMatchObject({ id: hello.participantId, displayName: "Lurker" });
     // The producer it missed while on the pre-join page is in the join answer, and consumable.
@@ -123,9 +130,40 @@ describe.skipIf(!prerequisites)("signalling through the edge and a real SFU node
     alice.client.close();
   });
 
+  it("lets a host mute (the node closes the audio producer) and kick; a guest may do neither", async () => {
+    const { roomId, token } = await createRoom(stack.url);
+    const host = await joined(roomId, "Host", token);
+    const guest = await joined(roomId, "Guest");
+    const watcher = await joined(roomId, "Watcher");
+    const send = await guest.client.request("createTransport", { direction: "send" });
+    const { producerId } = await guest.client.request("produce", { transportId: send.id, kind: "audio", source: "mic", rtpParameters: OPUS_SEND });
+    const recv = await watcher.client.request("createTransport", { direction: "recv", rtpCapabilities: watcher.welcome.routerRtpCapabilities });
+    const consumer = await watcher.client.request("consume", { transportId: recv.id, producerId });
+
+    // Pausing one's own producer is announced; the node pauses forwarding.
+    await guest.client.request("setProducerPaused", { producerId, paused: true });
+    expect(await watcher.client.nextEvent("producerPaused")).toEqual({ peerId: guest.welcome.participantId, producerId, paused: true });
+
+    await expectError(guest.client.request("mute", { participantId: watcher.welcome.participantId }), "forbidden");
+    await expectError(guest.client.request("kick", { participantId: host.welcome.participantId }), "forbidden");
+
+    await host.client.request("mute", { participantId: guest.welcome.participantId });
+    expect(await guest.client.nextEvent("mutedBy")).toEqual({ by: host.welcome.participantId });
+    expect(await watcher.client.nextEvent("producerClosed")).toEqual({ peerId: guest.welcome.participantId, producerId });
+    // Closed on the node: the watcher's consumer is gone there too.
+    await expectError(watcher.client.request("resumeConsumer", { consumerId: consumer.consumerId }), "not_found");
+
+    await host.client.request("kick", { participantId: guest.welcome.participantId });
+    expect(await guest.client.nextEvent("removed")).toEqual({ reason: "kicked" });
+    expect((await guest.client.closed).code).toBe(4003);
+    expect(await watcher.client.nextEvent("peerLeft")).toEqual({ peerId: guest.welcome.participantId, reason: "kicked" });
+    host.client.close();
+    watcher.client.close();
+  });
+
   it("enforces ownership: nobody can use another participant's transports or producers", async () => {
-    const roomId = await createRoom(stack.url);
-    const alice = await joined(roomId, "Alice");
+    const { roomId, token } = await createRoom(stack.url);
+    const alice = await joined(roomId, "Alice", token);
     const mallory = await joined(roomId, "Mallory");
     const aliceSend = await alice.client.request("createTransport", { direction: "send" });
     const { producerId } = await alice.client.request("produce", { transportId: aliceSend.id, kind: "audio", source: "mic", rtpParameters: OPUS_SEND });
@@ -171,9 +209,11 @@ describe.skipIf(!prerequisites)("signalling through the edge and a real SFU node
     expect(node.exitCode).toBe(0);
     // The node DO learns of the close asynchronously; each attempt is a fresh room and socket.
     const attempt = async () => {
-      const client = await RoomClient.connect(stack.url, await createRoom(stack.url));
+      const { roomId, token } = await createRoom(stack.url);
+      const client = await RoomClient.connect(stack.url, roomId, token);
       try {
-        await client.request("hello", { protocol: PROTOCOL_VERSION });
+        const hello = await client.request("hello", { protocol: PROTOCOL_VERSION });
+        if (hello.mediaError) return hello.mediaError.code;
         return "joined";
       } catch (error) {
         return isProtocolError(error) ? error.code : String(error);

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { envFile, newEdgeSecrets, parseEnvFile } from "./lib/secrets.ts";
 import { ROOT, startStack } from "./lib/stack.ts";
 
 /** `npm start`: build the web app, start wrangler dev and one SFU node, print the URL. */
@@ -9,16 +9,19 @@ import { ROOT, startStack } from "./lib/stack.ts";
 const PORT = Number(process.env.PORT ?? 8787);
 const say = (line: string) => process.stdout.write(`[meridian] ${line}\n`);
 
-/** The node secret both sides share: from the environment, else `.dev.vars`, else a new one kept there. */
-function nodeSecret(): string {
-  if (process.env.NODE_SECRET) return process.env.NODE_SECRET;
+/**
+ * The edge's local secrets live in `.dev.vars` (git-ignored), created on first run and
+ * completed when a newer version needs more; the SFU node gets the same NODE_SECRET.
+ */
+function localSecrets(): Record<string, string> {
   const file = join(ROOT, ".dev.vars");
-  const existing = existsSync(file) ? readFileSync(file, "utf8").match(/^NODE_SECRET\s*=\s*"?([^"\n]+)"?/m)?.[1] : undefined;
-  if (existing) return existing;
-  const secret = randomBytes(24).toString("base64url");
-  writeFileSync(file, `${existsSync(file) ? readFileSync(file, "utf8") : ""}NODE_SECRET="${secret}"\n`, { mode: 0o600 });
-  say("generated a local node secret in .dev.vars");
-  return secret;
+  const existing = existsSync(file) ? parseEnvFile(readFileSync(file, "utf8")) : {};
+  const merged = { ...newEdgeSecrets(), ...existing };
+  if (Object.keys(merged).some((k) => !(k in existing))) {
+    writeFileSync(file, envFile(merged), { mode: 0o600 });
+    say("wrote local secrets to .dev.vars");
+  }
+  return merged;
 }
 
 say("building the web app");
@@ -29,9 +32,11 @@ const build = spawnSync(process.execPath, [join(ROOT, "node_modules/vite/bin/vit
 if (build.status !== 0) process.exit(build.status ?? 1);
 
 say("starting the edge (wrangler dev) and an SFU node");
+const secrets = localSecrets();
 const stack = await startStack({
   port: PORT,
-  nodeSecret: nodeSecret(),
+  nodeSecret: secrets.NODE_SECRET!,
+  edgeEnv: secrets,
   persistTo: join(ROOT, ".wrangler/state"),
   nodes: [{ id: "local-1", region: "local", rtcPortBase: Number(process.env.RTC_PORT_BASE ?? 40000), workers: 1 }],
   logs: "inherit",

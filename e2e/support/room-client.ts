@@ -27,8 +27,8 @@ export class RoomClient {
     this.closed = new Promise((resolve) => client.onClose(resolve));
   }
 
-  static async connect(baseUrl: string, roomId: string): Promise<RoomClient> {
-    const client = new SignallingClient(`${baseUrl.replace(/^http/, "ws")}/api/rooms/${roomId}/ws`);
+  static async connect(baseUrl: string, roomId: string, token: string): Promise<RoomClient> {
+    const client = new SignallingClient(`${baseUrl.replace(/^http/, "ws")}/api/rooms/${roomId}/ws`, token);
     await client.connect();
     return new RoomClient(client);
   }
@@ -61,8 +61,19 @@ export class RoomClient {
   }
 }
 
-export async function createRoom(baseUrl: string): Promise<string> {
-  const response = await fetch(`${baseUrl}/api/rooms`, { method: "POST" });
+/** Creates a room; returns its id and the creator's host token. */
+export async function createRoom(baseUrl: string, body: Record<string, unknown> = {}): Promise<{ roomId: string; token: string }> {
+  const response = await fetch(`${baseUrl}/api/rooms`, { method: "POST", body: JSON.stringify(body) });
   if (response.status !== 201) throw new Error(`create room: HTTP ${response.status}`);
-  return ((await response.json()) as { roomId: string }).roomId;
+  return (await response.json()) as { roomId: string; token: string };
+}
+
+/** A guest token for an open room. */
+export async function guestToken(baseUrl: string, roomId: string, displayName?: string): Promise<string> {
+  const response = await fetch(`${baseUrl}/api/rooms/${roomId}/join`, {
+    method: "POST",
+    body: JSON.stringify(displayName ? { displayName } : {}),
+  });
+  if (response.status !== 201) throw new Error(`guest token: HTTP ${response.status}`);
+  return ((await response.json()) as { token: string }).token;
 }

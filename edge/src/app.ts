@@ -1,14 +1,20 @@
 import { Hono } from "hono";
 import { errorResponse } from "./lib/http.ts";
 import { createLogger, errorFields } from "./lib/log.ts";
+import { integrations } from "./routes/integrations.ts";
 import { nodes } from "./routes/nodes.ts";
+import { profile } from "./routes/profile.ts";
 import { rooms } from "./routes/rooms.ts";
+import { wellKnown } from "./routes/well-known.ts";
 
 export const app = new Hono<{ Bindings: Env }>();
 
 app.get("/api/health", (c) => c.json({ ok: true }));
 app.route("/api/rooms", rooms);
+app.route("/api/v1", integrations);
+app.route("/api/profile", profile);
 app.route("/api/nodes", nodes);
+app.route("/.well-known", wellKnown);
 
 app.notFound(() => errorResponse(404, "not_found", "no such endpoint"));
 app.onError((error, c) => {

@@ -1,13 +1,14 @@
 import { MAX_CLIENT_FRAME_BYTES, PROTOCOL_VERSION } from "@meridian/protocol";
 import { beforeEach, describe, expect, it } from "vitest";
-import { TestSocket, createRoom } from "./support/socket.ts";
+import { HttpRefusal, TestSocket, createRoom } from "./support/socket.ts";
 
 /** Bad input on a browser's room socket: typed errors, and the socket and DO carry on. */
 describe("room socket input handling", () => {
   let socket: TestSocket;
 
   beforeEach(async () => {
-    socket = await TestSocket.open(`/api/rooms/${await createRoom()}/ws`);
+    const { roomId, token } = await createRoom();
+    socket = await TestSocket.room(roomId, token);
   });
 
   /** The socket still answers a well-formed request after the bad one. */
@@ -15,6 +16,10 @@ describe("room socket input handling", () => {
     const response = await socket.request("createTransport", { direction: "send" });
     expect(response.error?.code).toBe("not_joined");
   }
+
+  it("accepts the meridian.v1 subprotocol (and never echoes the token)", () => {
+    expect(socket.protocol).toBe("meridian.v1");
+  });
 
   it("answers a frame that is not JSON with a bad_frame error event", async () => {
     socket.sendRaw("{not json");
@@ -61,23 +66,22 @@ describe("room socket input handling", () => {
     await stillServes();
   });
 
-  it.each(["join", "createTransport", "connectTransport", "produce", "consume", "resumeConsumer", "closeProducer", "leave"])(
-    "refuses %s before hello with not_joined",
-    async (method) => {
-      const params = {
-        join: { displayName: "Early" },
-        createTransport: { direction: "recv", rtpCapabilities: {} },
-        connectTransport: { transportId: "t", dtlsParameters: { fingerprints: [{ algorithm: "sha-256", value: "AB" }] } },
-        produce: { transportId: "t", kind: "audio", source: "mic", rtpParameters: { codecs: [{ mimeType: "audio/opus", payloadType: 100, clockRate: 48000 }] } },
-        consume: { transportId: "t", producerId: "p" },
-        resumeConsumer: { consumerId: "c" },
-        closeProducer: { producerId: "p" },
-        leave: {},
-      }[method];
-      const response = await socket.request(method, params);
-      expect(response.error?.code).toBe("not_joined");
-    },
-  );
+  it.each([
+    ["join", { displayName: "Early" }],
+    ["createTransport", { direction: "recv", rtpCapabilities: {} }],
+    ["connectTransport", { transportId: "t", dtlsParameters: { fingerprints: [{ algorithm: "sha-256", value: "AB" }] } }],
+    ["produce", { transportId: "t", kind: "audio", source: "mic", rtpParameters: { codecs: [{ mimeType: "audio/opus", payloadType: 100, clockRate: 48000 }] } }],
+    ["consume", { transportId: "t", producerId: "p" }],
+    ["resumeConsumer", { consumerId: "c" }],
+    ["closeProducer", { producerId: "p" }],
+    ["sendChat", { clientId: "c1", text: "hi" }],
+    ["chatHistory", {}],
+    ["kick", { participantId: "p" }],
+    ["leave", {}],
+  ])("refuses %s before hello with not_joined", async (method, params) => {
+    const response = await socket.request(method, params);
+    expect(response.error?.code).toBe("not_joined");
+  });
 
   it("refuses a client speaking another protocol version", async () => {
     const response = await socket.request("hello", { protocol: PROTOCOL_VERSION + 1 });
@@ -85,9 +89,35 @@ describe("room socket input handling", () => {
     expect(response.error?.message).toMatch(/reload/);
   });
 
-  it("tells the caller plainly when no SFU node is connected", async () => {
+  it("says hello without a media server and reports why media is unavailable", async () => {
     const response = await socket.request("hello", { protocol: PROTOCOL_VERSION });
-    expect(response.error?.code).toBe("no_node_available");
-    await stillServes();
+    expect(response.result).toMatchObject({ role: "host", mediaError: { code: "no_node_available" } });
+    expect(response.result).not.toHaveProperty("routerRtpCapabilities");
+    expect((await socket.request("createTransport", { direction: "send" })).error?.code).toBe("no_node_available");
+    expect((await socket.request("hello", { protocol: PROTOCOL_VERSION })).error?.code).toBe("already_joined");
+  });
+});
+
+describe("socket limits", () => {
+  it("rate-limits a flooding socket with typed errors, then closes it with 4008", async () => {
+    const { roomId, token } = await createRoom();
+    const socket = await TestSocket.room(roomId, token);
+    // Bounded flood: well past the burst (120) plus the strikes allowed (50).
+    for (let i = 1; i <= 400; i++) socket.send({ kind: "req", id: i, method: "chatHistory", params: {} });
+    const limited = await socket.next((f) => f.kind === "res" && f.error?.code === "rate_limited", 5000);
+    expect(limited).toMatchObject({ error: { message: expect.stringMatching(/retry in \d+ ms/) } });
+    expect((await socket.closed).code).toBe(4008);
+  });
+
+  it("refuses a browser socket from another site's page, and allows configured origins", async () => {
+    const { roomId, token } = await createRoom();
+    const refused = await TestSocket.room(roomId, token, { origin: "https://evil.example" }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(HttpRefusal);
+    expect((refused as HttpRefusal).status).toBe(403);
+    for (const origin of ["https://embed.example", "http://meridian.test"]) {
+      const socket = await TestSocket.room(roomId, token, { origin });
+      expect(socket.protocol).toBe("meridian.v1");
+      socket.close();
+    }
   });
 });

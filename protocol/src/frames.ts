@@ -27,6 +27,8 @@ export const EventFrame = v.object({
   kind: v.literal("evt"),
   event: v.pipe(v.string(), v.maxLength(64)),
   data: v.optional(v.unknown()),
+  /** Position in the room's event log, for events a resumed socket may need again. */
+  seq: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
 });
 export type EventFrame = v.InferOutput<typeof EventFrame>;
 
@@ -109,6 +111,6 @@ export function encodeError(id: number | undefined, error: ErrorBody): string {
   return JSON.stringify({ kind: "res", id, error } satisfies ResponseFrame);
 }
 
-export function encodeEvent(event: string, data: unknown): string {
-  return JSON.stringify({ kind: "evt", event, data } satisfies EventFrame);
+export function encodeEvent(event: string, data: unknown, seq?: number): string {
+  return JSON.stringify((seq === undefined ? { kind: "evt", event, data } : { kind: "evt", event, data, seq }) satisfies EventFrame);
 }

@@ -88,10 +88,12 @@ export const edgeToNodeMethods = {
       source: MediaSource,
       rtpParameters: RtpParameters,
       participantId: Id,
+      paused: v.optional(v.boolean()),
     }),
     v.object({ producerId: Id }),
   ),
   closeProducer: method(v.object({ producerId: Id }), Empty),
+  setProducerPaused: method(v.object({ producerId: Id, paused: v.boolean() }), Empty),
   consume: method(
     v.object({ transportId: Id, producerId: Id }),
     v.object({ consumerId: Id, kind: MediaKind, rtpParameters: RtpParameters }),

@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { ErrorBody } from "./errors.ts";
+import { EventFrame } from "./frames.ts";
 import {
   Direction,
   DtlsParameters,
@@ -16,46 +17,152 @@ import { Empty, method } from "./methods.ts";
 
 /** Largest text frame a browser may send to its room (RTP capabilities are the bulk). */
 export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
+/** Longest chat message, in characters. */
+export const MAX_CHAT_CHARS = 4000;
+/** Most chat messages one history page returns. */
+export const MAX_CHAT_PAGE = 200;
+
+/**
+ * The WebSocket subprotocols a browser offers: the protocol version, and its join token
+ * as `bearer.<jwt>` (a header, so the token never lands in a URL or an access log).
+ */
+export const ROOM_SUBPROTOCOL = "meridian.v1";
+export const TOKEN_SUBPROTOCOL_PREFIX = "bearer.";
+
+/** Sent as a text frame, answered "pong" by the runtime without waking the room. */
+export const KEEPALIVE_PING = "ping";
+export const KEEPALIVE_PONG = "pong";
 
 export const DisplayName = v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(64));
+
+export const Role = v.picklist(["host", "moderator", "guest"]);
+export type Role = v.InferOutput<typeof Role>;
+
+export const Avatar = v.object({
+  color: v.pipe(v.string(), v.regex(/^#[0-9a-fA-F]{6}$/)),
+  initials: v.pipe(v.string(), v.maxLength(3)),
+});
+export type Avatar = v.InferOutput<typeof Avatar>;
 
 export const ProducerInfo = v.object({
   id: Id,
   kind: MediaKind,
   source: MediaSource,
+  paused: v.boolean(),
 });
 export type ProducerInfo = v.InferOutput<typeof ProducerInfo>;
+
+export const Presence = v.picklist(["connected", "reconnecting"]);
+export type Presence = v.InferOutput<typeof Presence>;
 
 export const PeerInfo = v.object({
   id: Id,
   displayName: v.string(),
+  role: Role,
+  avatar: Avatar,
+  presence: Presence,
   producers: v.array(ProducerInfo),
 });
 export type PeerInfo = v.InferOutput<typeof PeerInfo>;
 
+export const RoomSettings = v.object({
+  /** Anyone with the link may get a guest token. */
+  open: v.boolean(),
+  /** Guests wait in a lobby until a host or moderator admits them. */
+  lobby: v.boolean(),
+  /** Only hosts and moderators may join. */
+  locked: v.boolean(),
+  /** Most participants in the call at once. */
+  capacity: v.pipe(v.number(), v.integer(), v.minValue(1)),
+});
+export type RoomSettings = v.InferOutput<typeof RoomSettings>;
+
+export const ChatMessage = v.object({
+  seq: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  from: Id,
+  name: v.string(),
+  text: v.string(),
+  sentAt: v.number(),
+  clientId: v.string(),
+});
+export type ChatMessage = v.InferOutput<typeof ChatMessage>;
+
+export const LobbyEntry = v.object({ id: Id, displayName: v.string(), avatar: Avatar, since: v.number() });
+export type LobbyEntry = v.InferOutput<typeof LobbyEntry>;
+
+export const LeaveReason = v.picklist(["left", "kicked", "timeout", "ended"]);
+
+const Media = {
+  /** Absent when no media server is available: the room still works for chat and presence. */
+  routerRtpCapabilities: v.optional(RtpCapabilities),
+  mediaError: v.optional(ErrorBody),
+};
+
+const Joined = v.object({
+  status: v.literal("joined"),
+  peers: v.array(PeerInfo),
+  /** Seq of the last logged event the joiner is already up to date with. */
+  lastSeq: v.number(),
+});
+const InLobby = v.object({ status: v.literal("lobby") });
+
 /**
  * Requests a browser sends to its room. A socket says `hello` as soon as the pre-join page
  * opens: it gets the router's capabilities and may create its transports, invisible to
- * everyone. `join` (the user's click) makes it a participant the others see; only then
- * can it produce and consume. So the click pays for neither the socket nor the transports.
+ * everyone. `join` (the user's click) makes it a participant the others see — or puts a
+ * guest in the lobby when the room has one. A socket that dropped can `resume` instead of
+ * `hello` within the resume window and receives every event it missed.
  */
 export const roomMethods = {
   hello: method(
     v.object({ protocol: v.number() }),
-    v.object({ roomId: Id, participantId: Id, routerRtpCapabilities: RtpCapabilities }),
+    v.object({
+      roomId: Id,
+      participantId: Id,
+      role: Role,
+      displayName: v.string(),
+      avatar: Avatar,
+      settings: RoomSettings,
+      /** Present this to `resume` after a dropped socket. */
+      resumeToken: v.string(),
+      ...Media,
+    }),
   ),
-  join: method(v.object({ displayName: DisplayName }), v.object({ peers: v.array(PeerInfo) })),
-  /** A recv transport needs the device's capabilities: the node consumes against them. */
+  resume: method(
+    v.object({
+      protocol: v.number(),
+      participantId: Id,
+      resumeToken: v.pipe(v.string(), v.maxLength(128)),
+      lastSeq: v.pipe(v.number(), v.integer(), v.minValue(0)),
+    }),
+    v.object({
+      roomId: Id,
+      role: Role,
+      settings: RoomSettings,
+      state: v.picklist(["joined", "lobby", "prejoin"]),
+      peers: v.array(PeerInfo),
+      /** Every event after `lastSeq` meant for this participant, in order: applied before live ones. */
+      missed: v.array(EventFrame),
+      ...Media,
+    }),
+  ),
+  /** Retries media placement after `hello` reported none available. */
+  routerCapabilities: method(Empty, v.object({ routerRtpCapabilities: RtpCapabilities })),
+  join: method(v.object({ displayName: v.optional(DisplayName) }), v.variant("status", [Joined, InLobby])),
+  leave: method(Empty, Empty),
+
   createTransport: method(
     v.object({ direction: Direction, rtpCapabilities: v.optional(RtpCapabilities) }),
     TransportOptions,
   ),
   connectTransport: method(v.object({ transportId: Id, dtlsParameters: DtlsParameters }), Empty),
   produce: method(
-    v.object({ transportId: Id, kind: MediaKind, source: MediaSource, rtpParameters: RtpParameters }),
+    v.object({ transportId: Id, kind: MediaKind, source: MediaSource, rtpParameters: RtpParameters, paused: v.optional(v.boolean()) }),
     v.object({ producerId: Id }),
   ),
   closeProducer: method(v.object({ producerId: Id }), Empty),
+  /** Mute / unmute one's own producer (the others see it as paused). */
+  setProducerPaused: method(v.object({ producerId: Id, paused: v.boolean() }), Empty),
   consume: method(
     v.object({ transportId: Id, producerId: Id }),
     v.object({
@@ -64,20 +171,59 @@ export const roomMethods = {
       peerId: Id,
       kind: MediaKind,
       source: MediaSource,
+      producerPaused: v.boolean(),
       rtpParameters: RtpParameters,
     }),
   ),
   resumeConsumer: method(v.object({ consumerId: Id }), Empty),
-  leave: method(Empty, Empty),
+
+  sendChat: method(
+    v.object({
+      /** Chosen by the sender; a resend with the same id is not stored twice. */
+      clientId: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+      text: v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(MAX_CHAT_CHARS)),
+    }),
+    v.object({ seq: v.number(), sentAt: v.number() }),
+  ),
+  chatHistory: method(
+    v.object({
+      /** Messages with a seq below this one; the newest page when absent. */
+      before: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+      limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_CHAT_PAGE))),
+    }),
+    v.object({ messages: v.array(ChatMessage), hasMore: v.boolean() }),
+  ),
+
+  // Host and moderator actions, checked by role in the room.
+  admit: method(v.object({ participantId: Id }), Empty),
+  deny: method(v.object({ participantId: Id }), Empty),
+  kick: method(v.object({ participantId: Id }), Empty),
+  mute: method(v.object({ participantId: Id }), Empty),
+  updateSettings: method(v.object({ locked: v.optional(v.boolean()), lobby: v.optional(v.boolean()) }), RoomSettings),
+  endRoom: method(Empty, Empty),
+  requestRecording: method(Empty, Empty),
 } as const;
 export type RoomMethods = typeof roomMethods;
 
 /** Events a room pushes to browsers. */
 export const roomEvents = {
   peerJoined: v.object({ peer: PeerInfo }),
-  peerLeft: v.object({ peerId: Id }),
+  peerLeft: v.object({ peerId: Id, reason: LeaveReason }),
+  presence: v.object({ peerId: Id, presence: Presence }),
   newProducer: v.object({ peerId: Id, producer: ProducerInfo }),
   producerClosed: v.object({ peerId: Id, producerId: Id }),
+  producerPaused: v.object({ peerId: Id, producerId: Id, paused: v.boolean() }),
+  chat: v.object({ message: ChatMessage }),
+  settingsChanged: v.object({ settings: RoomSettings }),
+  /** To hosts and moderators: who is waiting. */
+  lobbyChanged: v.object({ waiting: v.array(LobbyEntry) }),
+  /** To a waiting guest: you are in; the room as it is now. */
+  admitted: v.object({ peers: v.array(PeerInfo), lastSeq: v.number() }),
+  /** To a participant whose microphone a host closed. */
+  mutedBy: v.object({ by: Id }),
+  /** The socket is about to close for this reason. */
+  removed: v.object({ reason: v.picklist(["kicked", "denied", "ended", "timeout", "replaced"]) }),
+  roomEnded: Empty,
   /** An error not tied to a request (e.g. a frame whose id could not be read). */
   error: ErrorBody,
 } as const;
@@ -86,9 +232,13 @@ export type RoomEvents = typeof roomEvents;
 /** WebSocket close codes the room uses, so the browser can tell the user why. */
 export const RoomCloseCode = {
   left: 1000,
-  /** Same code a browser sees when the room's DO is going away. */
-  goingAway: 1001,
-  protocolMismatch: 4000,
-  abuse: 4008,
-  roomClosed: 4004,
+  /** A newer socket resumed this participant. */
+  replaced: 4001,
+  /** No keepalive for too long. */
+  silent: 4002,
+  kicked: 4003,
+  ended: 4004,
+  denied: 4005,
+  protocolMismatch: 4006,
+  rateLimited: 4008,
 } as const;

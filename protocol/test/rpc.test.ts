@@ -143,9 +143,9 @@ describe("RpcCaller", () => {
 
 describe("parseEvent", () => {
   it("validates an event's data against its schema", () => {
-    expect(parseEvent(roomEvents, { kind: "evt", event: "peerLeft", data: { peerId: "p1" } })).toEqual({
+    expect(parseEvent(roomEvents, { kind: "evt", event: "peerLeft", data: { peerId: "p1", reason: "left" } })).toEqual({
       event: "peerLeft",
-      data: { peerId: "p1" },
+      data: { peerId: "p1", reason: "left" },
     });
     expect(() => parseEvent(roomEvents, { kind: "evt", event: "peerLeft", data: {} })).toThrow(ProtocolError);
     expect(() => parseEvent(roomEvents, { kind: "evt", event: "constructor", data: {} })).toThrow(/unknown event/);

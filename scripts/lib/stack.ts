@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { envFile as toEnvFile, newEdgeSecrets } from "./secrets.ts";
 
 /** Starts the local stack (wrangler dev + SFU nodes) for `npm start`, the e2e tests and benchmarks. */
 
@@ -23,6 +24,8 @@ export interface NodeSpec {
 export interface StackOptions {
   readonly port: number;
   readonly nodeSecret: string;
+  /** The edge's other secrets and vars (SIGNING_KEYS, API_KEYS, WEBHOOK_SECRET, …); fresh ones by default. */
+  readonly edgeEnv?: Record<string, string>;
   /** Durable Object storage directory (`wrangler dev --persist-to`). */
   readonly persistTo: string;
   readonly nodes: readonly NodeSpec[];
@@ -88,7 +91,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     // developer's .dev.vars over the environment, and the nodes would not get in.
     mkdirSync(options.persistTo, { recursive: true });
     const envFile = join(options.persistTo, "stack.env");
-    writeFileSync(envFile, `NODE_SECRET=${JSON.stringify(options.nodeSecret)}\n`, { mode: 0o600 });
+    writeFileSync(envFile, toEnvFile({ ...newEdgeSecrets(), ...options.edgeEnv, NODE_SECRET: options.nodeSecret }), { mode: 0o600 });
     const wrangler = spawn(
       process.execPath,
       [

@@ -38,7 +38,7 @@ describe("SignallingClient", () => {
         socket.send(JSON.stringify({ kind: "res", id: frame.id, error: { code: "not_found", message: "no consumer" } }));
       }
     });
-    const client = new SignallingClient(url);
+    const client = new SignallingClient(url, "test-token");
     await client.connect();
     await expect(client.request("closeProducer", { producerId: "p" })).resolves.toEqual({});
     const bad = await client
@@ -52,20 +52,20 @@ describe("SignallingClient", () => {
 
   it("delivers valid events to listeners and drops invalid ones", async () => {
     const { url, sockets } = await room(() => undefined);
-    const client = new SignallingClient(url);
+    const client = new SignallingClient(url, "test-token");
     await client.connect();
     const seen: string[] = [];
     client.on("peerLeft", ({ peerId }) => seen.push(peerId));
     const socket = sockets[0]!;
-    socket.send(JSON.stringify({ kind: "evt", event: "peerLeft", data: { peerId: 7 } }));
-    socket.send(JSON.stringify({ kind: "evt", event: "peerLeft", data: { peerId: "p1" } }));
+    socket.send(JSON.stringify({ kind: "evt", event: "peerLeft", data: { peerId: 7, reason: "left" } }));
+    socket.send(JSON.stringify({ kind: "evt", event: "peerLeft", data: { peerId: "p1", reason: "left" } }));
     await expect.poll(() => seen).toEqual(["p1"]);
     client.close();
   });
 
   it("fails pending requests and reports the close when the room goes away", async () => {
     const { url, sockets } = await room(() => undefined);
-    const client = new SignallingClient(url);
+    const client = new SignallingClient(url, "test-token");
     await client.connect();
     const closed = new Promise<{ code: number; reason: string }>((resolve) => client.onClose(resolve));
     const pending = client.request("leave", {}).catch((e: unknown) => e);
@@ -79,7 +79,7 @@ describe("SignallingClient", () => {
     await new Promise((resolve) => server!.close(resolve));
     for (const client of server!.clients) client.terminate();
     server = undefined;
-    const failed = await new SignallingClient(url).connect().catch((e: unknown) => e);
+    const failed = await new SignallingClient(url, "test-token").connect().catch((e: unknown) => e);
     expect(isProtocolError(failed, "closed")).toBe(true);
   });
 });

@@ -1,22 +1,39 @@
-import { encodeEvent, type EventData, type RoomEvents } from "@meridian/protocol";
+import { encodeEvent, type Role } from "@meridian/protocol";
 import type { RequestGeo } from "../lib/geo.ts";
-import { sendQuietly } from "../lib/sockets.ts";
+import { closeQuietly, sendQuietly } from "../lib/sockets.ts";
+import type { Audience, ParticipantState } from "./room-store.ts";
+
+/** The verified token a socket was opened with. */
+export interface SocketClaims {
+  readonly sub: string;
+  readonly name: string;
+  readonly role: Role;
+  readonly exp: number;
+}
 
 /** What the room remembers about one browser socket; kept in its attachment (survives hibernation). */
 export interface Session {
-  /** Set by `hello`. */
+  readonly claims: SocketClaims;
+  readonly geo: RequestGeo;
+  /** When the socket was accepted; a fresh socket is not "silent" before its first ping. */
+  readonly openedAt?: number;
+  /** Set by `hello` / `resume`. */
   participantId?: string;
-  /** Set by `join`: only joined sockets hear the room's events. */
-  joined?: boolean;
-  geo: RequestGeo;
+  /** Mirrors the participant's state, so fan-out needs no SQL. */
+  state?: ParticipantState;
+  role?: Role;
 }
 
+const isStaff = (role: Role | undefined) => role === "host" || role === "moderator";
+
 /**
- * The room's browser sockets, on the Hibernation API: the runtime holds them while the
- * DO sleeps, and each carries its Session as a serialized attachment.
+ * The room's browser sockets on the Hibernation API. The runtime keeps them while the DO
+ * sleeps; each carries its Session as an attachment, mirrored in memory so a broadcast to
+ * a thousand sockets does not deserialize a thousand attachments.
  */
 export class PeerSockets {
   readonly #ctx: DurableObjectState;
+  readonly #sessions = new WeakMap<WebSocket, Session>();
 
   constructor(ctx: DurableObjectState) {
     this.#ctx = ctx;
@@ -24,23 +41,59 @@ export class PeerSockets {
 
   accept(ws: WebSocket, session: Session): void {
     this.#ctx.acceptWebSocket(ws);
-    ws.serializeAttachment(session);
+    this.save(ws, session);
   }
 
   session(ws: WebSocket): Session {
-    return (ws.deserializeAttachment() as Session | null) ?? { geo: {} };
+    let session = this.#sessions.get(ws);
+    if (!session) {
+      session = ws.deserializeAttachment() as Session;
+      this.#sessions.set(ws, session);
+    }
+    return session;
   }
 
   save(ws: WebSocket, session: Session): void {
     ws.serializeAttachment(session);
+    this.#sessions.set(ws, session);
   }
 
-  /** Sends a typed event to every joined participant except `exceptId`. */
-  broadcast<K extends keyof RoomEvents & string>(event: K, data: EventData<RoomEvents, K>, exceptId?: string): void {
-    const text = encodeEvent(event, data);
-    for (const ws of this.#ctx.getWebSockets()) {
-      const { participantId, joined } = this.session(ws);
-      if (joined && participantId !== exceptId) sendQuietly(ws, text);
+  all(): WebSocket[] {
+    return this.#ctx.getWebSockets();
+  }
+
+  /** The open socket of a participant, if it has one. */
+  of(participantId: string): WebSocket | undefined {
+    return this.all().find((ws) => this.session(ws).participantId === participantId);
+  }
+
+  /** Sends an event frame to everyone the audience names. */
+  deliver(event: string, data: unknown, audience: Audience, seq?: number): void {
+    const text = encodeEvent(event, data, seq);
+    for (const ws of this.all()) {
+      if (matches(this.session(ws), audience)) sendQuietly(ws, text);
     }
   }
+
+  /** Tells one socket why it is being closed, then closes it. */
+  dismiss(ws: WebSocket, reason: "kicked" | "denied" | "ended" | "timeout" | "replaced", code: number): void {
+    sendQuietly(ws, encodeEvent("removed", { reason }));
+    const session = this.session(ws);
+    this.save(ws, { claims: session.claims, geo: session.geo });
+    closeQuietly(ws, code, reason);
+  }
 }
+
+export function matches(session: Session, audience: Audience): boolean {
+  if (!session.participantId) return false;
+  switch (audience.to) {
+    case "joined":
+      return session.state === "joined" && session.participantId !== audience.except;
+    case "staff":
+      return session.state === "joined" && isStaff(session.role);
+    case "one":
+      return session.participantId === audience.id;
+  }
+}
+
+export { isStaff };

@@ -1,84 +1,139 @@
 import { DurableObject } from "cloudflare:workers";
 import {
+  KEEPALIVE_PING,
+  KEEPALIVE_PONG,
   MAX_CLIENT_FRAME_BYTES,
   ProtocolError,
+  RoomCloseCode,
   decodeFrame,
   encodeError,
   roomMethods,
   serveRequest,
   type Handlers,
   type RoomMethods,
+  type RoomSettings,
 } from "@meridian/protocol";
 import type { RequestGeo } from "../lib/geo.ts";
 import { errorResponse, isWebSocketUpgrade } from "../lib/http.ts";
 import { createLogger, errorFields, type Logger } from "../lib/log.ts";
 import { closeQuietly, sendQuietly } from "../lib/sockets.ts";
-import { PeerSockets } from "./peer-sockets.ts";
+import { TokenBucket } from "../lib/token-bucket.ts";
+import { chatHandlers } from "./handlers/chat.ts";
+import type { RequestContext } from "./handlers/context.ts";
+import { mediaHandlers } from "./handlers/media.ts";
+import { membershipHandlers } from "./handlers/membership.ts";
+import { moderationHandlers } from "./handlers/moderation.ts";
+import { PeerSockets, type SocketClaims } from "./peer-sockets.ts";
+import { Room } from "./room.ts";
+import { roomConfig, type RoomConfig } from "./room-config.ts";
 import { RoomMedia } from "./room-media.ts";
 import { RoomStore } from "./room-store.ts";
-import { signallingHandlers, type RequestContext } from "./signalling.ts";
 
-/** Header carrying the Worker's reading of `request.cf`, set by the Worker only. */
+/** Headers only the Worker sets (after verifying the token and reading request.cf). */
 export const GEO_HEADER = "x-meridian-geo";
-
-/** An empty room keeps its router this long, so a quick rejoin (reload) is instant. */
-export const EMPTY_ROOM_GRACE_MS = 60_000;
+export const CLAIMS_HEADER = "x-meridian-claims";
+/** The subprotocol the Worker accepted, to echo in the 101 answer. */
+export const SUBPROTOCOL_HEADER = "x-meridian-subprotocol";
 
 export interface RoomInfo {
   readonly roomId: string;
   readonly createdAt: number;
+  readonly settings: RoomSettings;
   readonly participants: number;
+  readonly ended: boolean;
+}
+
+interface Limiter {
+  bucket: TokenBucket;
+  strikes: number;
 }
 
 /**
- * One per room, near its participants: the single source of truth for who is in the room
- * and which media they send. Browsers' sockets are hibernatable; all state is in SQLite
- * or socket attachments, so eviction loses nothing.
+ * One per room, near its participants: the single source of truth for who is in the room,
+ * in what role, and which media they send; its chat and its event log. Browsers' sockets
+ * hibernate; all state is in SQLite or socket attachments, so eviction loses nothing.
  */
 export class RoomDO extends DurableObject<Env> {
-  readonly #store: RoomStore;
-  readonly #sockets: PeerSockets;
-  readonly #media: RoomMedia;
+  readonly #room: Room;
   readonly #handlers: Handlers<RoomMethods, RequestContext>;
+  readonly #config: RoomConfig;
   readonly #log: Logger;
+  readonly #limits = new WeakMap<WebSocket, Limiter>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#log = createLogger("room", env.LOG_LEVEL);
-    this.#store = new RoomStore(ctx.storage.sql);
-    this.#sockets = new PeerSockets(ctx);
-    this.#media = new RoomMedia(env, this.#store, this.#log);
-    this.#handlers = signallingHandlers({
-      store: this.#store,
-      media: this.#media,
-      sockets: this.#sockets,
-      leave: (participantId) => this.#leave(participantId),
-      onArrive: () => ctx.storage.deleteAlarm(),
-    });
+    this.#config = roomConfig(env as unknown as Record<string, string>);
+    const store = new RoomStore(ctx.storage.sql);
+    const sockets = new PeerSockets(ctx);
+    const media = new RoomMedia(env, store, this.#log);
+    this.#room = new Room({ ctx, env, store, sockets, media, config: this.#config, log: this.#log });
+    this.#handlers = {
+      ...membershipHandlers(this.#room, env),
+      ...mediaHandlers(this.#room),
+      ...chatHandlers(this.#room),
+      ...moderationHandlers(this.#room),
+    };
+    // Keepalives are answered by the runtime without waking the room.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE_PING, KEEPALIVE_PONG));
   }
 
-  /** Creates the room (idempotent). */
-  create(roomId: string): RoomInfo {
-    this.#store.createRoom(roomId, Date.now());
+  /** Creates the room (idempotent: a second call keeps the first settings). */
+  create(roomId: string, settings: Partial<RoomSettings>): RoomInfo {
+    this.#room.store.createRoom(
+      roomId,
+      {
+        open: settings.open ?? true,
+        lobby: settings.lobby ?? false,
+        locked: settings.locked ?? false,
+        capacity: Math.min(settings.capacity ?? this.#config.defaultCapacity, this.#config.defaultCapacity),
+      },
+      Date.now(),
+    );
     return this.info()!;
   }
 
   info(): RoomInfo | null {
-    const room = this.#store.room();
+    const room = this.#room.store.room();
     if (!room) return null;
-    return { roomId: room.roomId, createdAt: room.createdAt, participants: this.#store.joinedCount() };
+    return {
+      roomId: room.roomId,
+      createdAt: room.createdAt,
+      settings: room.settings,
+      participants: this.#room.store.countIn("joined"),
+      ended: room.endedAt > 0,
+    };
+  }
+
+  /** Whether this identity may still enter (not removed by a host). */
+  admits(identity: string): boolean {
+    return !this.#room.store.isBanned(identity);
   }
 
   override async fetch(request: Request): Promise<Response> {
-    if (!this.#store.room()) return errorResponse(404, "room_not_found", "room does not exist");
+    const room = this.#room.store.room();
+    if (!room) return errorResponse(404, "room_not_found", "room does not exist");
+    if (room.endedAt) return errorResponse(410, "room_closed", "this room has ended");
     if (!isWebSocketUpgrade(request)) return errorResponse(426, "bad_frame", "expected a WebSocket upgrade");
-    const geo = parseGeo(request.headers.get(GEO_HEADER));
+    const claims = parseHeader<SocketClaims>(request.headers.get(CLAIMS_HEADER));
+    if (!claims) return errorResponse(401, "unauthorized", "missing token");
+    if (this.#room.store.isBanned(claims.sub)) return errorResponse(403, "forbidden", "you were removed from this room");
+    // Sockets beyond what the room can hold (plus some on pre-join pages) are refused early.
+    if (this.ctx.getWebSockets().length >= room.settings.capacity * 2 + 20) {
+      return errorResponse(503, "room_full", "the room is full");
+    }
+    const geo = parseHeader<RequestGeo>(request.headers.get(GEO_HEADER)) ?? {};
     const { 0: client, 1: server } = new WebSocketPair();
-    this.#sockets.accept(server, { geo });
-    return new Response(null, { status: 101, webSocket: client });
+    this.#room.sockets.accept(server, { claims, geo, openedAt: Date.now() });
+    await this.#room.schedule();
+    const subprotocol = request.headers.get(SUBPROTOCOL_HEADER);
+    return new Response(null, { status: 101, webSocket: client, ...(subprotocol ? { headers: { "sec-websocket-protocol": subprotocol } } : {}) });
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const now = Date.now();
+    this.#room.lastSeen.set(ws, now);
+    if (!this.#allow(ws, now, message)) return;
     const decoded = decodeFrame(message, MAX_CLIENT_FRAME_BYTES);
     if (!decoded.ok) {
       sendQuietly(ws, encodeError(decoded.id, decoded.error.toBody()));
@@ -90,7 +145,7 @@ export class RoomDO extends DurableObject<Env> {
       sendQuietly(ws, encodeError(id, new ProtocolError("bad_frame", "a room accepts only requests").toBody()));
       return;
     }
-    const context: RequestContext = { ws, session: this.#sockets.session(ws) };
+    const context: RequestContext = { ws, session: this.#room.sockets.session(ws) };
     const response = await serveRequest(roomMethods, this.#handlers, frame, context, (error, method) =>
       this.#log.error("request failed", { method, ...errorFields(error) }),
     );
@@ -101,38 +156,46 @@ export class RoomDO extends DurableObject<Env> {
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
     // The runtime refuses to echo reserved codes (1005/1006); answer with a normal close.
     closeQuietly(ws, code === 1005 || code === 1006 ? 1000 : code, "closed");
-    await this.#socketGone(ws);
+    await this.#room.socketGone(ws);
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    await this.#socketGone(ws);
+    await this.#room.socketGone(ws);
   }
 
-  /** Fires after the room has been empty for the grace period: free the node's router. */
   override async alarm(): Promise<void> {
-    if (this.#store.participantCount() === 0) await this.#media.release();
+    await this.#room.alarm();
   }
 
-  async #socketGone(ws: WebSocket): Promise<void> {
-    const { participantId } = this.#sockets.session(ws);
-    if (participantId && this.#store.participant(participantId)) await this.#leave(participantId);
-  }
-
-  async #leave(participantId: string): Promise<void> {
-    const wasJoined = (this.#store.participant(participantId)?.joinedAt ?? 0) > 0;
-    const transports = this.#store.removeParticipant(participantId);
-    if (wasJoined) this.#sockets.broadcast("peerLeft", { peerId: participantId }, participantId);
-    if (this.#store.participantCount() === 0) await this.ctx.storage.setAlarm(Date.now() + EMPTY_ROOM_GRACE_MS);
-    await Promise.all(transports.map((transportId) => this.#media.callQuietly("closeTransport", { transportId })));
+  /**
+   * Per-socket token bucket. A frame over the limit gets `rate_limited` (with its request
+   * id when readable); a socket that keeps going is closed with 4008.
+   */
+  #allow(ws: WebSocket, now: number, message: string | ArrayBuffer): boolean {
+    let limiter = this.#limits.get(ws);
+    if (!limiter) {
+      limiter = { bucket: new TokenBucket(this.#config.rateBurst, this.#config.ratePerSecond, now), strikes: 0 };
+      this.#limits.set(ws, limiter);
+    }
+    if (limiter.bucket.take(now)) return true;
+    if (++limiter.strikes > this.#config.rateStrikes) {
+      closeQuietly(ws, RoomCloseCode.rateLimited, "rate limit exceeded");
+      return false;
+    }
+    const decoded = decodeFrame(message, MAX_CLIENT_FRAME_BYTES);
+    const id = decoded.ok ? (decoded.frame.kind === "req" ? decoded.frame.id : undefined) : decoded.id;
+    const wait = limiter.bucket.waitMs(now);
+    sendQuietly(ws, encodeError(id, { code: "rate_limited", message: `too many messages; retry in ${wait} ms` }));
+    return false;
   }
 }
 
-function parseGeo(header: string | null): RequestGeo {
-  if (!header) return {};
+function parseHeader<T>(header: string | null): T | undefined {
+  if (!header) return undefined;
   try {
-    return JSON.parse(header) as RequestGeo;
+    return JSON.parse(header) as T;
   } catch {
-    return {};
+    return undefined;
   }
 }
 

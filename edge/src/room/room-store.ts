@@ -1,21 +1,47 @@
-import type { Direction, MediaKind, MediaSource, PeerInfo, ProducerInfo, RtpCapabilities } from "@meridian/protocol";
+import type {
+  Avatar,
+  ChatMessage,
+  Direction,
+  LobbyEntry,
+  MediaKind,
+  MediaSource,
+  PeerInfo,
+  Presence,
+  ProducerInfo,
+  Role,
+  RoomSettings,
+  RtpCapabilities,
+} from "@meridian/protocol";
 
 /** A room's durable state in its Durable Object's SQLite: nothing lives only in memory. */
 
 export interface RoomRow {
   roomId: string;
   createdAt: number;
+  settings: RoomSettings;
+  /** When the first participant joined (the room "started"), 0 before. */
+  startedAt: number;
+  endedAt: number;
   nodeId: string | null;
   routerId: string | null;
   rtpCapabilities: RtpCapabilities | null;
 }
 
+export type ParticipantState = "prejoin" | "lobby" | "joined";
+
 export interface ParticipantRow {
   id: string;
-  /** Empty until `join`. */
+  identity: string;
   displayName: string;
-  /** 0 until `join`: a socket that said hello but is still on the pre-join page. */
-  joinedAt: number;
+  role: Role;
+  avatar: Avatar;
+  state: ParticipantState;
+  presence: Presence;
+  /** When the participant entered the call (state joined), or the lobby. */
+  since: number;
+  /** When its socket dropped (presence reconnecting). */
+  disconnectedAt: number;
+  resumeHash: string;
 }
 
 export interface TransportRow {
@@ -34,19 +60,42 @@ export interface ConsumerRow {
   producerId: string;
 }
 
+/** Who a logged event is for. */
+export type Audience =
+  | { readonly to: "joined"; readonly except?: string }
+  | { readonly to: "staff" }
+  | { readonly to: "one"; readonly id: string };
+
+export interface LoggedEvent {
+  seq: number;
+  event: string;
+  data: unknown;
+  audience: Audience;
+}
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS room (
   one INTEGER PRIMARY KEY CHECK (one = 1),
   room_id TEXT NOT NULL,
   created_at INTEGER NOT NULL,
+  settings TEXT NOT NULL,
+  started_at INTEGER NOT NULL DEFAULT 0,
+  ended_at INTEGER NOT NULL DEFAULT 0,
   node_id TEXT,
   router_id TEXT,
   rtp_capabilities TEXT
 );
 CREATE TABLE IF NOT EXISTS participants (
   id TEXT PRIMARY KEY,
+  identity TEXT NOT NULL,
   display_name TEXT NOT NULL,
-  joined_at INTEGER NOT NULL
+  role TEXT NOT NULL,
+  avatar TEXT NOT NULL,
+  state TEXT NOT NULL,
+  presence TEXT NOT NULL,
+  since INTEGER NOT NULL,
+  disconnected_at INTEGER NOT NULL DEFAULT 0,
+  resume_hash TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS transports (
   id TEXT PRIMARY KEY,
@@ -58,7 +107,8 @@ CREATE TABLE IF NOT EXISTS producers (
   participant_id TEXT NOT NULL,
   transport_id TEXT NOT NULL,
   kind TEXT NOT NULL,
-  source TEXT NOT NULL
+  source TEXT NOT NULL,
+  paused INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS consumers (
   id TEXT PRIMARY KEY,
@@ -66,12 +116,66 @@ CREATE TABLE IF NOT EXISTS consumers (
   transport_id TEXT NOT NULL,
   producer_id TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS chat (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  sender_id TEXT NOT NULL,
+  identity TEXT NOT NULL,
+  name TEXT NOT NULL,
+  text TEXT NOT NULL,
+  sent_at INTEGER NOT NULL,
+  client_id TEXT NOT NULL,
+  UNIQUE (identity, client_id)
+);
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  event TEXT NOT NULL,
+  data TEXT NOT NULL,
+  audience TEXT NOT NULL,
+  at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS bans (identity TEXT PRIMARY KEY, at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS transports_by_participant ON transports (participant_id);
 CREATE INDEX IF NOT EXISTS producers_by_participant ON producers (participant_id);
 CREATE INDEX IF NOT EXISTS consumers_by_participant ON consumers (participant_id);
 `;
 
 type Row = Record<string, SqlStorageValue>;
+
+function participantFrom(row: Row): ParticipantRow {
+  return {
+    id: row.id as string,
+    identity: row.identity as string,
+    displayName: row.display_name as string,
+    role: row.role as Role,
+    avatar: JSON.parse(row.avatar as string) as Avatar,
+    state: row.state as ParticipantState,
+    presence: row.presence as Presence,
+    since: row.since as number,
+    disconnectedAt: row.disconnected_at as number,
+    resumeHash: row.resume_hash as string,
+  };
+}
+
+function producerFrom(row: Row): ProducerRow {
+  return {
+    id: row.id as string,
+    participantId: row.participant_id as string,
+    kind: row.kind as MediaKind,
+    source: row.source as MediaSource,
+    paused: row.paused === 1,
+  };
+}
+
+function chatFrom(row: Row): ChatMessage {
+  return {
+    seq: row.seq as number,
+    from: row.sender_id as string,
+    name: row.name as string,
+    text: row.text as string,
+    sentAt: row.sent_at as number,
+    clientId: row.client_id as string,
+  };
+}
 
 export class RoomStore {
   readonly #sql: SqlStorage;
@@ -81,20 +185,40 @@ export class RoomStore {
     sql.exec(SCHEMA);
   }
 
+  // ── room ──────────────────────────────────────────────────────────────────
+
   room(): RoomRow | undefined {
     const row = this.#sql.exec<Row>("SELECT * FROM room WHERE one = 1").toArray()[0];
     if (!row) return undefined;
     return {
       roomId: row.room_id as string,
       createdAt: row.created_at as number,
+      settings: JSON.parse(row.settings as string) as RoomSettings,
+      startedAt: row.started_at as number,
+      endedAt: row.ended_at as number,
       nodeId: row.node_id as string | null,
       routerId: row.router_id as string | null,
       rtpCapabilities: row.rtp_capabilities ? (JSON.parse(row.rtp_capabilities as string) as RtpCapabilities) : null,
     };
   }
 
-  createRoom(roomId: string, now: number): void {
-    this.#sql.exec("INSERT OR IGNORE INTO room (one, room_id, created_at) VALUES (1, ?, ?)", roomId, now);
+  createRoom(roomId: string, settings: RoomSettings, now: number): void {
+    this.#sql.exec(
+      "INSERT OR IGNORE INTO room (one, room_id, created_at, settings) VALUES (1, ?, ?, ?)",
+      roomId, now, JSON.stringify(settings),
+    );
+  }
+
+  setSettings(settings: RoomSettings): void {
+    this.#sql.exec("UPDATE room SET settings = ? WHERE one = 1", JSON.stringify(settings));
+  }
+
+  markStarted(now: number): boolean {
+    return this.#sql.exec("UPDATE room SET started_at = ? WHERE one = 1 AND started_at = 0", now).rowsWritten > 0;
+  }
+
+  markEnded(now: number): void {
+    this.#sql.exec("UPDATE room SET ended_at = ? WHERE one = 1", now);
   }
 
   setRouter(nodeId: string, routerId: string, rtpCapabilities: RtpCapabilities): void {
@@ -108,26 +232,52 @@ export class RoomStore {
     this.#sql.exec("UPDATE room SET node_id = NULL, router_id = NULL, rtp_capabilities = NULL WHERE one = 1");
   }
 
+  // ── participants ──────────────────────────────────────────────────────────
+
   addParticipant(p: ParticipantRow): void {
-    this.#sql.exec("INSERT INTO participants (id, display_name, joined_at) VALUES (?, ?, ?)", p.id, p.displayName, p.joinedAt);
+    this.#sql.exec(
+      `INSERT INTO participants (id, identity, display_name, role, avatar, state, presence, since, disconnected_at, resume_hash)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      p.id, p.identity, p.displayName, p.role, JSON.stringify(p.avatar), p.state, p.presence, p.since, p.disconnectedAt, p.resumeHash,
+    );
   }
 
   participant(id: string): ParticipantRow | undefined {
     const row = this.#sql.exec<Row>("SELECT * FROM participants WHERE id = ?", id).toArray()[0];
-    return row ? { id: row.id as string, displayName: row.display_name as string, joinedAt: row.joined_at as number } : undefined;
+    return row ? participantFrom(row) : undefined;
   }
 
-  markJoined(id: string, displayName: string, now: number): void {
-    this.#sql.exec("UPDATE participants SET display_name = ?, joined_at = ? WHERE id = ?", displayName, now, id);
+  participants(state?: ParticipantState): ParticipantRow[] {
+    const rows = state
+      ? this.#sql.exec<Row>("SELECT * FROM participants WHERE state = ? ORDER BY since, id", state)
+      : this.#sql.exec<Row>("SELECT * FROM participants ORDER BY since, id");
+    return rows.toArray().map(participantFrom);
   }
 
-  /** Everyone holding a session, joined or still on the pre-join page. */
+  setState(id: string, state: ParticipantState, since: number, displayName?: string): void {
+    if (displayName === undefined) this.#sql.exec("UPDATE participants SET state = ?, since = ? WHERE id = ?", state, since, id);
+    else this.#sql.exec("UPDATE participants SET state = ?, since = ?, display_name = ? WHERE id = ?", state, since, displayName, id);
+  }
+
+  setPresence(id: string, presence: Presence, disconnectedAt: number): void {
+    this.#sql.exec("UPDATE participants SET presence = ?, disconnected_at = ? WHERE id = ?", presence, disconnectedAt, id);
+  }
+
+  /** Everyone holding a session, on the pre-join page, in the lobby or in the call. */
   participantCount(): number {
     return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM participants").one().n;
   }
 
-  joinedCount(): number {
-    return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM participants WHERE joined_at > 0").one().n;
+  countIn(state: ParticipantState): number {
+    return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM participants WHERE state = ?", state).one().n;
+  }
+
+  /** The earliest moment a reconnecting participant's resume window started, if any. */
+  earliestDisconnect(): number | undefined {
+    const row = this.#sql
+      .exec<{ at: number | null }>("SELECT MIN(disconnected_at) AS at FROM participants WHERE presence = 'reconnecting'")
+      .one();
+    return row.at ?? undefined;
   }
 
   /** Removes a participant with everything they own; returns their transport ids. */
@@ -144,22 +294,37 @@ export class RoomStore {
     return transports;
   }
 
-  /** Everyone who joined the room but `exceptId`, with what they are sending. */
+  /** Everyone in the call but `exceptId`, with what they are sending. */
   peers(exceptId?: string): PeerInfo[] {
     const peers = new Map<string, PeerInfo>();
-    for (const row of this.#sql.exec<Row>("SELECT * FROM participants WHERE joined_at > 0 ORDER BY joined_at")) {
-      if (row.id === exceptId) continue;
-      peers.set(row.id as string, { id: row.id as string, displayName: row.display_name as string, producers: [] });
+    for (const p of this.participants("joined")) {
+      if (p.id === exceptId) continue;
+      peers.set(p.id, this.peerInfo(p, []));
     }
-    for (const p of this.#sql.exec<Row>("SELECT * FROM producers")) {
-      peers.get(p.participant_id as string)?.producers.push({
-        id: p.id as string,
-        kind: p.kind as MediaKind,
-        source: p.source as MediaSource,
-      });
+    for (const row of this.#sql.exec<Row>("SELECT * FROM producers ORDER BY rowid")) {
+      const { participantId: _owner, ...producer } = producerFrom(row);
+      peers.get(row.participant_id as string)?.producers.push(producer);
     }
     return [...peers.values()];
   }
+
+  peerInfo(p: ParticipantRow, producers: ProducerInfo[]): PeerInfo {
+    return { id: p.id, displayName: p.displayName, role: p.role, avatar: p.avatar, presence: p.presence, producers };
+  }
+
+  lobby(): LobbyEntry[] {
+    return this.participants("lobby").map((p) => ({ id: p.id, displayName: p.displayName, avatar: p.avatar, since: p.since }));
+  }
+
+  ban(identity: string, now: number): void {
+    this.#sql.exec("INSERT OR REPLACE INTO bans (identity, at) VALUES (?, ?)", identity, now);
+  }
+
+  isBanned(identity: string): boolean {
+    return this.#sql.exec("SELECT 1 FROM bans WHERE identity = ?", identity).toArray().length > 0;
+  }
+
+  // ── media ─────────────────────────────────────────────────────────────────
 
   addTransport(t: TransportRow): void {
     this.#sql.exec("INSERT INTO transports (id, participant_id, direction) VALUES (?, ?, ?)", t.id, t.participantId, t.direction);
@@ -179,7 +344,7 @@ export class RoomStore {
 
   /** Drops a transport and what was sent or received over it (the node closes those too). */
   removeTransport(id: string): ProducerRow[] {
-    const producers = this.#producersWhere("transport", id);
+    const producers = this.#producersWhere("transport_id", id);
     this.#sql.exec("DELETE FROM consumers WHERE producer_id IN (SELECT id FROM producers WHERE transport_id = ?)", id);
     this.#sql.exec("DELETE FROM producers WHERE transport_id = ?", id);
     this.#sql.exec("DELETE FROM consumers WHERE transport_id = ?", id);
@@ -189,8 +354,8 @@ export class RoomStore {
 
   addProducer(p: ProducerRow & { transportId: string }): void {
     this.#sql.exec(
-      "INSERT INTO producers (id, participant_id, transport_id, kind, source) VALUES (?, ?, ?, ?, ?)",
-      p.id, p.participantId, p.transportId, p.kind, p.source,
+      "INSERT INTO producers (id, participant_id, transport_id, kind, source, paused) VALUES (?, ?, ?, ?, ?, ?)",
+      p.id, p.participantId, p.transportId, p.kind, p.source, p.paused ? 1 : 0,
     );
   }
 
@@ -198,8 +363,12 @@ export class RoomStore {
     return this.#producersWhere("id", id)[0];
   }
 
-  producerBySource(participantId: string, source: MediaSource): ProducerRow | undefined {
-    return this.#producersWhere("participant", participantId).find((p) => p.source === source);
+  producersOf(participantId: string): ProducerRow[] {
+    return this.#producersWhere("participant_id", participantId);
+  }
+
+  setProducerPaused(id: string, paused: boolean): void {
+    this.#sql.exec("UPDATE producers SET paused = ? WHERE id = ?", paused ? 1 : 0, id);
   }
 
   removeProducer(id: string): void {
@@ -221,16 +390,75 @@ export class RoomStore {
       : undefined;
   }
 
-  #producersWhere(column: "id" | "participant" | "transport", value: string): ProducerRow[] {
-    const where = { id: "id", participant: "participant_id", transport: "transport_id" }[column];
+  #producersWhere(column: "id" | "participant_id" | "transport_id", value: string): ProducerRow[] {
+    return this.#sql.exec<Row>(`SELECT * FROM producers WHERE ${column} = ? ORDER BY rowid`, value).toArray().map(producerFrom);
+  }
+
+  // ── chat ──────────────────────────────────────────────────────────────────
+
+  /** Stores a message once per (sender identity, client id); a resend returns the original. */
+  addChat(m: Omit<ChatMessage, "seq"> & { identity: string }): { message: ChatMessage; duplicate: boolean } {
+    const existing = this.#sql
+      .exec<Row>("SELECT * FROM chat WHERE identity = ? AND client_id = ?", m.identity, m.clientId)
+      .toArray()[0];
+    if (existing) return { message: chatFrom(existing), duplicate: true };
+    const row = this.#sql
+      .exec<Row>(
+        `INSERT INTO chat (sender_id, identity, name, text, sent_at, client_id) VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
+        m.from, m.identity, m.name, m.text, m.sentAt, m.clientId,
+      )
+      .one();
+    return { message: chatFrom(row), duplicate: false };
+  }
+
+  chatPage(before: number | undefined, limit: number): { messages: ChatMessage[]; hasMore: boolean } {
+    const rows = this.#sql
+      .exec<Row>("SELECT * FROM chat WHERE seq < ? ORDER BY seq DESC LIMIT ?", before ?? Number.MAX_SAFE_INTEGER, limit + 1)
+      .toArray();
+    const hasMore = rows.length > limit;
+    return { messages: rows.slice(0, limit).reverse().map(chatFrom), hasMore };
+  }
+
+  // ── event log (for resume) ────────────────────────────────────────────────
+
+  appendEvent(event: string, data: unknown, audience: Audience, now: number): number {
     return this.#sql
-      .exec<Row>(`SELECT * FROM producers WHERE ${where} = ?`, value)
+      .exec<{ seq: number }>(
+        "INSERT INTO events (event, data, audience, at) VALUES (?, ?, ?, ?) RETURNING seq",
+        event, JSON.stringify(data), JSON.stringify(audience), now,
+      )
+      .one().seq;
+  }
+
+  lastSeq(): number {
+    return this.#sql.exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM events").one().seq ?? 0;
+  }
+
+  firstSeq(): number {
+    return this.#sql.exec<{ seq: number | null }>("SELECT MIN(seq) AS seq FROM events").one().seq ?? 0;
+  }
+
+  eventsAfter(seq: number): LoggedEvent[] {
+    return this.#sql
+      .exec<Row>("SELECT * FROM events WHERE seq > ? ORDER BY seq", seq)
       .toArray()
       .map((row) => ({
-        id: row.id as string,
-        participantId: row.participant_id as string,
-        kind: row.kind as MediaKind,
-        source: row.source as MediaSource,
+        seq: row.seq as number,
+        event: row.event as string,
+        data: JSON.parse(row.data as string),
+        audience: JSON.parse(row.audience as string) as Audience,
       }));
+  }
+
+  /** Keeps the log bounded: the newest `keep` events, none older than `maxAgeMs`. */
+  pruneEvents(keep: number, olderThan: number): void {
+    this.#sql.exec("DELETE FROM events WHERE seq <= (SELECT MAX(seq) FROM events) - ? OR at < ?", keep, olderThan);
+  }
+
+  /** Forgets everything (an expired room). */
+  wipe(): void {
+    for (const table of ["room", "participants", "transports", "producers", "consumers", "chat", "events", "bans"]) {
+      this.#sql.exec(`DELETE FROM ${table}`);
+    }
   }
 }

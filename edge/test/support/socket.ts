@@ -1,8 +1,26 @@
-import { exports } from "cloudflare:workers";
-import { decodeFrame, type EventFrame, type Frame, type ResponseFrame } from "@meridian/protocol";
+import { env, exports } from "cloudflare:workers";
+import {
+  KEEPALIVE_PONG,
+  PROTOCOL_VERSION,
+  ROOM_SUBPROTOCOL,
+  TOKEN_SUBPROTOCOL_PREFIX,
+  decodeFrame,
+  type EventFrame,
+  type Frame,
+  type ResponseFrame,
+} from "@meridian/protocol";
 
 export const BASE = "http://meridian.test";
 export const NODE_SECRET = "test-node-secret-0123456789";
+
+/** Bindings only the tests have (see vitest.config.ts). */
+export const testEnv = env as unknown as Env & {
+  TEST_API_KEY: string;
+  TEST_OLD_SIGNING_KEYS: string;
+  TEST_RETIRED_SIGNING_KEYS: string;
+  TEST_NODE_OPERATOR_KEY: string;
+  WEBHOOK_RECEIVER: Fetcher;
+};
 
 /**
  * A WebSocket client for tests inside workerd: sends frames, and waits (with a timeout)
@@ -12,13 +30,17 @@ export class TestSocket {
   readonly ws: WebSocket;
   readonly received: Frame[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
+  /** The protocol the server accepted in its 101 answer. */
+  readonly protocol: string | null;
   #waiters: Array<{ match: (f: Frame) => boolean; resolve: (f: Frame) => void }> = [];
   #nextId = 1;
 
-  constructor(ws: WebSocket) {
+  constructor(ws: WebSocket, protocol: string | null = null) {
     this.ws = ws;
+    this.protocol = protocol;
     ws.accept();
     ws.addEventListener("message", (event) => {
+      if (event.data === KEEPALIVE_PONG) return;
       const decoded = decodeFrame(event.data as string, 1 << 22);
       if (!decoded.ok) throw new Error(`server sent a bad frame: ${decoded.error.message}`);
       this.received.push(decoded.frame);
@@ -37,8 +59,16 @@ export class TestSocket {
   /** Opens a socket through the Worker; throws with the HTTP answer if it is not upgraded. */
   static async open(path: string, headers: Record<string, string> = {}): Promise<TestSocket> {
     const response = await exports.default.fetch(`${BASE}${path}`, { headers: { upgrade: "websocket", ...headers } });
-    if (!response.webSocket) throw new Error(`no upgrade: ${response.status} ${await response.text()}`);
-    return new TestSocket(response.webSocket);
+    if (!response.webSocket) throw new HttpRefusal(response.status, await response.text());
+    return new TestSocket(response.webSocket, response.headers.get("sec-websocket-protocol"));
+  }
+
+  /** Opens a room socket with a token, the way browsers do (subprotocols). */
+  static room(roomId: string, token: string, headers: Record<string, string> = {}): Promise<TestSocket> {
+    return TestSocket.open(`/api/rooms/${roomId}/ws`, {
+      "sec-websocket-protocol": `${ROOM_SUBPROTOCOL}, ${TOKEN_SUBPROTOCOL_PREFIX}${token}`,
+      ...headers,
+    });
   }
 
   sendRaw(data: string | ArrayBuffer): void {
@@ -55,6 +85,13 @@ export class TestSocket {
     const response = this.next((f) => f.kind === "res" && f.id === id, timeoutMs, `response to ${method}`);
     this.send({ kind: "req", id, method, params });
     return (await response) as ResponseFrame;
+  }
+
+  /** A request that must succeed: its result. */
+  async ok<T = Record<string, unknown>>(method: string, params?: unknown): Promise<T> {
+    const response = await this.request(method, params);
+    if (response.error) throw new Error(`${method} failed: ${response.error.code} ${response.error.message}`);
+    return response.result as T;
   }
 
   nextEvent(event: string, timeoutMs = 5000): Promise<EventFrame> {
@@ -81,15 +118,72 @@ export class TestSocket {
     });
   }
 
+  /** Events received so far (and not yet taken by `next`), optionally of one name. */
+  events(name?: string): EventFrame[] {
+    return this.received.filter((f): f is EventFrame => f.kind === "evt" && (name === undefined || f.event === name));
+  }
+
   close(code = 1000, reason = "bye"): void {
     this.ws.close(code, reason);
   }
 }
 
-export async function createRoom(): Promise<string> {
-  const response = await exports.default.fetch(`${BASE}/api/rooms`, { method: "POST" });
-  if (response.status !== 201) throw new Error(`create room: ${response.status}`);
-  return ((await response.json()) as { roomId: string }).roomId;
+export class HttpRefusal extends Error {
+  readonly status: number;
+  readonly body: string;
+
+  constructor(status: number, body: string) {
+    super(`no upgrade: ${status} ${body}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+export async function api(path: string, init: RequestInit = {}): Promise<Response> {
+  return exports.default.fetch(`${BASE}${path}`, init);
+}
+
+/** Creates an open room; returns its id and the creator's host token. */
+export async function createRoom(body: Record<string, unknown> = {}): Promise<{ roomId: string; token: string }> {
+  const response = await api("/api/rooms", { method: "POST", body: JSON.stringify(body) });
+  if (response.status !== 201) throw new Error(`create room: ${response.status} ${await response.text()}`);
+  return (await response.json()) as { roomId: string; token: string };
+}
+
+export async function guestToken(roomId: string, displayName?: string): Promise<string> {
+  const response = await api(`/api/rooms/${roomId}/join`, { method: "POST", body: JSON.stringify(displayName ? { displayName } : {}) });
+  if (response.status !== 201) throw new Error(`guest token: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { token: string }).token;
+}
+
+/** A token from the integrator API, for any identity and role. */
+export async function mintToken(roomId: string, body: { subject: string; role?: string; name?: string; ttlSeconds?: number }): Promise<string> {
+  const response = await api(`/api/v1/rooms/${roomId}/tokens`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${testEnv.TEST_API_KEY}` },
+    body: JSON.stringify(body),
+  });
+  if (response.status !== 201) throw new Error(`mint token: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { token: string }).token;
+}
+
+export interface Participant {
+  socket: TestSocket;
+  participantId: string;
+  resumeToken: string;
+  lastSeq: number;
+}
+
+/** Opens a socket and says hello (and joins, unless `join: false`). */
+export async function participant(roomId: string, token: string, options: { join?: boolean; name?: string } = {}): Promise<Participant> {
+  const socket = await TestSocket.room(roomId, token);
+  const hello = await socket.ok<{ participantId: string; resumeToken: string }>("hello", { protocol: PROTOCOL_VERSION });
+  let lastSeq = 0;
+  if (options.join !== false) {
+    const joined = await socket.ok<{ status: string; lastSeq?: number }>("join", options.name ? { displayName: options.name } : {});
+    lastSeq = joined.lastSeq ?? 0;
+  }
+  return { socket, participantId: hello.participantId, resumeToken: hello.resumeToken, lastSeq };
 }
 
 export function nodeHeaders(nodeId: string, secret = NODE_SECRET): Record<string, string> {

@@ -61,6 +61,7 @@ export class MediaService {
     closeTransport: (p) => this.closeTransport(p),
     produce: (p) => this.produce(p),
     closeProducer: (p) => this.closeProducer(p),
+    setProducerPaused: (p) => this.setProducerPaused(p),
     consume: (p) => this.consume(p),
     resumeConsumer: (p) => this.resumeConsumer(p),
   };
@@ -145,6 +146,7 @@ export class MediaService {
       transport.produce({
         kind: p.kind,
         rtpParameters: p.rtpParameters as types.RtpParameters,
+        paused: p.paused ?? false,
         appData: { participantId: p.participantId, source: p.source },
       }),
     );
@@ -155,6 +157,14 @@ export class MediaService {
 
   async closeProducer({ producerId }: P<"closeProducer">): Promise<R<"closeProducer">> {
     this.#producers.get(producerId)?.close();
+    return {};
+  }
+
+  /** Pausing stops forwarding (the consumers are told) until resumed: a muted mic costs nothing. */
+  async setProducerPaused({ producerId, paused }: P<"setProducerPaused">): Promise<R<"setProducerPaused">> {
+    const producer = this.#producers.get(producerId);
+    if (!producer || producer.closed) throw new ProtocolError("not_found", `no producer ${producerId}`);
+    await media(() => (paused ? producer.pause() : producer.resume()));
     return {};
   }
 

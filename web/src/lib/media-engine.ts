@@ -22,7 +22,7 @@ export interface RemoteMedia {
  * Signalling goes through the room socket; this class never talks to the node directly.
  */
 export class MediaEngine {
-  readonly #signalling: SignallingClient;
+  #signalling: SignallingClient;
   #device: Device | undefined;
   #send: types.Transport | undefined;
   #recv: types.Transport | undefined;
@@ -32,6 +32,15 @@ export class MediaEngine {
 
   constructor(signalling: SignallingClient) {
     this.#signalling = signalling;
+  }
+
+  /** After a resume, requests go through the new socket; transports and tracks stay. */
+  rebind(signalling: SignallingClient): void {
+    this.#signalling = signalling;
+  }
+
+  get ready(): boolean {
+    return this.#send !== undefined && this.#recv !== undefined;
   }
 
   async load(routerRtpCapabilities: RtpCapabilities): Promise<void> {

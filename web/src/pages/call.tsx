@@ -70,7 +70,19 @@ export function CallPage(props: { roomId: string }) {
             </button>
           </form>
         </Match>
-        <Match when={call.state.phase === "joined"}>
+        <Match when={call.state.phase === "lobby"}>
+          <section class="panel" data-testid="lobby">
+            <h1>Waiting to be let in</h1>
+            <p class="muted">A host of this call will admit you shortly.</p>
+            <button onClick={() => call.leave()}>Cancel</button>
+          </section>
+        </Match>
+        <Match when={call.state.phase === "joined" || call.state.phase === "reconnecting"}>
+          <Show when={call.state.phase === "reconnecting"}>
+            <p class="banner" role="status" data-testid="reconnecting">
+              Reconnecting…
+            </p>
+          </Show>
           <section class="grid" data-count={Math.min(count(), 9)} aria-label="Participants">
             <VideoTile label={`${name().trim() || "Guest"} (you)`} tracks={call.state.localStream?.getVideoTracks() ?? []} self />
             <For each={peers()}>
@@ -97,6 +109,15 @@ export function CallPage(props: { roomId: string }) {
               </button>
               <button onClick={() => navigate("/")}>Home</button>
             </div>
+          </section>
+        </Match>
+        <Match when={call.state.phase === "ended" || call.state.phase === "removed"}>
+          <section class="panel">
+            <h1>{call.state.phase === "ended" ? "The call has ended" : "You are no longer in the call"}</h1>
+            <p class="muted" data-testid="call-ended">
+              {call.state.error}
+            </p>
+            <button class="primary" onClick={() => navigate("/")}>Home</button>
           </section>
         </Match>
         <Match when={call.state.phase === "failed"}>

@@ -1,0 +1,160 @@
+import {
+  PROTOCOL_VERSION,
+  ProtocolError,
+  RoomCloseCode,
+  encodeEvent,
+  type EventFrame,
+  type Handlers,
+  type RoomMethods,
+} from "@meridian/protocol";
+import { sha256Hex } from "../../auth/api-keys.ts";
+import { defaultAvatar, profileStub, type Profile } from "../../profiles/profile-do.ts";
+import { errorFields } from "../../lib/log.ts";
+import type { Room } from "../room.ts";
+import { participantOf, type RequestContext } from "./context.ts";
+
+type Membership = Pick<Handlers<RoomMethods, RequestContext>, "hello" | "resume" | "routerCapabilities" | "join" | "leave">;
+
+function checkProtocol(protocol: number): void {
+  if (protocol !== PROTOCOL_VERSION) {
+    throw new ProtocolError("protocol_mismatch", `this page speaks protocol ${protocol}, the room ${PROTOCOL_VERSION}: reload the page`);
+  }
+}
+
+function randomToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** The router's capabilities, or why media is unavailable; the room works without media. */
+async function mediaFor(room: Room, geo: RequestContext["session"]["geo"]) {
+  try {
+    return { routerRtpCapabilities: (await room.media.ensureRouter(geo)).rtpCapabilities };
+  } catch (error) {
+    if (error instanceof ProtocolError) return { mediaError: error.toBody() };
+    room.log.error("media placement failed", errorFields(error));
+    return { mediaError: { code: "internal" as const, message: "media placement failed" } };
+  }
+}
+
+/** Joining, leaving and coming back: hello → join (maybe via the lobby) → leave, or resume. */
+export function membershipHandlers(room: Room, env: Env): Membership {
+  const { store, sockets } = room;
+
+  const profileOf = async (subject: string): Promise<Profile> => {
+    try {
+      return await profileStub(env, subject).get();
+    } catch (error) {
+      room.log.warn("profile lookup failed", { subject, ...errorFields(error) });
+      return {};
+    }
+  };
+
+  return {
+    hello: async ({ protocol }, { ws, session }) => {
+      checkProtocol(protocol);
+      if (session.participantId) throw new ProtocolError("already_joined", "this socket has already said hello");
+      const current = store.room();
+      if (!current) throw new ProtocolError("room_not_found", "room does not exist");
+      if (current.endedAt) throw new ProtocolError("room_closed", "this room has ended");
+      const { claims } = session;
+      const [media, profile] = await Promise.all([mediaFor(room, session.geo), profileOf(claims.sub)]);
+      if (ws.readyState !== WebSocket.OPEN) throw new ProtocolError("closed", "socket closed during hello");
+
+      const displayName = profile.displayName ?? (claims.name || "Guest");
+      const avatar = profile.avatar ?? defaultAvatar(claims.sub, displayName);
+      const resumeToken = randomToken();
+      const participantId = crypto.randomUUID();
+      store.addParticipant({
+        id: participantId,
+        identity: claims.sub,
+        displayName,
+        role: claims.role,
+        avatar,
+        state: "prejoin",
+        presence: "connected",
+        since: Date.now(),
+        disconnectedAt: 0,
+        resumeHash: await sha256Hex(resumeToken),
+      });
+      sockets.save(ws, { ...session, participantId, state: "prejoin", role: claims.role });
+      await room.arrived();
+      return { roomId: current.roomId, participantId, role: claims.role, displayName, avatar, settings: current.settings, resumeToken, ...media };
+    },
+
+    resume: async ({ protocol, participantId, resumeToken, lastSeq }, { ws, session }) => {
+      checkProtocol(protocol);
+      if (session.participantId) throw new ProtocolError("already_joined", "this socket has already said hello");
+      const presented = await sha256Hex(resumeToken);
+      const participant = store.participant(participantId);
+      const refuse = (why: string) => new ProtocolError("resume_failed", `cannot resume: ${why}; join again`);
+      if (!participant || participant.resumeHash !== presented) throw refuse("unknown participant or resume token");
+      if (participant.identity !== session.claims.sub) throw refuse("the token is for someone else");
+      if (participant.presence === "reconnecting" && Date.now() - participant.disconnectedAt >= room.config.resumeWindowMs) {
+        throw refuse("the resume window has passed");
+      }
+      if (!room.canReplayFrom(lastSeq)) throw refuse("too many events were missed");
+      const media = participant.state === "prejoin" ? {} : await mediaFor(room, session.geo);
+      if (ws.readyState !== WebSocket.OPEN) throw new ProtocolError("closed", "socket closed during resume");
+      // From here on everything is synchronous, so no event can slip between the replay and live delivery.
+      const fresh = store.participant(participantId);
+      if (!fresh) throw refuse("the participant was removed meanwhile");
+      const previous = sockets.of(participantId);
+      if (previous && previous !== ws) sockets.dismiss(previous, "replaced", RoomCloseCode.replaced);
+      sockets.save(ws, { ...session, participantId, state: fresh.state, role: fresh.role });
+      if (fresh.presence === "reconnecting") {
+        store.setPresence(participantId, "connected", 0);
+        if (fresh.state === "joined") room.publish("presence", { peerId: participantId, presence: "connected" }, { to: "joined", except: participantId });
+      }
+      const missed: EventFrame[] = room
+        .missedBy(fresh, lastSeq)
+        .map((e) => JSON.parse(encodeEvent(e.event, e.data, e.seq)) as EventFrame);
+      const current = store.room()!;
+      void room.schedule();
+      return {
+        roomId: current.roomId,
+        role: fresh.role,
+        settings: current.settings,
+        state: fresh.state,
+        peers: fresh.state === "joined" ? store.peers(participantId) : [],
+        missed,
+        ...media,
+      };
+    },
+
+    routerCapabilities: async (_params, { session }) => {
+      participantOf(room, session, "hello");
+      return { routerRtpCapabilities: (await room.media.ensureRouter(session.geo)).rtpCapabilities };
+    },
+
+    join: async ({ displayName }, { ws, session }) => {
+      const participant = participantOf(room, session, "hello");
+      if (participant.state !== "prejoin") throw new ProtocolError("already_joined", "already in the call or the lobby");
+      const current = store.room()!;
+      if (current.endedAt) throw new ProtocolError("room_closed", "this room has ended");
+      const { settings } = current;
+      const staff = participant.role !== "guest";
+      if (settings.locked && !staff) throw new ProtocolError("room_locked", "the room is locked");
+      if (store.countIn("joined") + store.countIn("lobby") >= settings.capacity) {
+        throw new ProtocolError("room_full", `the room is full (${settings.capacity} people)`);
+      }
+      const name = displayName ?? participant.displayName;
+      if (settings.lobby && !staff) {
+        store.setState(participant.id, "lobby", Date.now(), name);
+        sockets.save(ws, { ...session, state: "lobby" });
+        room.publishLobby();
+        return { status: "lobby" as const };
+      }
+      const lastSeq = room.enterCall(participant, name);
+      return { status: "joined" as const, peers: store.peers(participant.id), lastSeq };
+    },
+
+    leave: async (_params, context) => {
+      const participant = participantOf(room, context.session, "hello");
+      sockets.save(context.ws, { claims: context.session.claims, geo: context.session.geo });
+      await room.removeParticipant(participant.id, "left");
+      context.closeAfterReply = { code: RoomCloseCode.left, reason: "left" };
+      return {};
+    },
+  };
+}

@@ -1,0 +1,241 @@
+import { RoomCloseCode, type EventData, type RoomEvents, type RoomSettings } from "@meridian/protocol";
+import { publishRoomEvent, type RoomEventType } from "../events/room-events.ts";
+import { errorFields, type Logger } from "../lib/log.ts";
+import { closeQuietly } from "../lib/sockets.ts";
+import { isStaff, matches, type PeerSockets, type Session } from "./peer-sockets.ts";
+import type { RoomConfig } from "./room-config.ts";
+import type { RoomMedia } from "./room-media.ts";
+import type { Audience, LoggedEvent, ParticipantRow, RoomStore } from "./room-store.ts";
+
+type EventName = keyof RoomEvents & string;
+type LeaveReason = EventData<RoomEvents, "peerLeft">["reason"];
+
+const EMPTY_SINCE_KEY = "emptySince";
+
+/**
+ * A room's behaviour over its state: publishing events (logged for resume, then
+ * delivered), people leaving and dropping, the room ending, and the alarm that enforces
+ * every deadline (resume windows, silent sockets, empty-room cleanup). Request handlers
+ * (handlers/*.ts) call in here; the Durable Object shell owns the sockets' lifecycle.
+ */
+export class Room {
+  readonly store: RoomStore;
+  readonly sockets: PeerSockets;
+  readonly media: RoomMedia;
+  readonly config: RoomConfig;
+  readonly log: Logger;
+  readonly #ctx: DurableObjectState;
+  readonly #env: Env;
+  /** Last frame time per socket while awake (keepalive pings are counted by the runtime). */
+  readonly lastSeen = new WeakMap<WebSocket, number>();
+  #publishes = 0;
+
+  constructor(deps: {
+    ctx: DurableObjectState;
+    env: Env;
+    store: RoomStore;
+    sockets: PeerSockets;
+    media: RoomMedia;
+    config: RoomConfig;
+    log: Logger;
+  }) {
+    this.#ctx = deps.ctx;
+    this.#env = deps.env;
+    this.store = deps.store;
+    this.sockets = deps.sockets;
+    this.media = deps.media;
+    this.config = deps.config;
+    this.log = deps.log;
+  }
+
+  get roomId(): string {
+    return this.store.room()?.roomId ?? "";
+  }
+
+  settings(): RoomSettings {
+    const room = this.store.room();
+    if (!room) throw new Error("room does not exist");
+    return room.settings;
+  }
+
+  /** Logs an event (so a resuming socket can get it again) and delivers it. */
+  publish<K extends EventName>(event: K, data: EventData<RoomEvents, K>, audience: Audience): number {
+    const now = Date.now();
+    const seq = this.store.appendEvent(event, data, audience, now);
+    this.sockets.deliver(event, data, audience, seq);
+    if (++this.#publishes % 200 === 0) this.store.pruneEvents(this.config.eventLogKeep, now - this.config.eventLogMaxAgeMs);
+    return seq;
+  }
+
+  /** The logged events after `seq` that `participant` should have seen, as frames. */
+  missedBy(participant: ParticipantRow, seq: number): LoggedEvent[] {
+    const viewer: Session = {
+      claims: { sub: participant.identity, name: participant.displayName, role: participant.role, exp: 0 },
+      geo: {},
+      participantId: participant.id,
+      state: participant.state,
+      role: participant.role,
+    };
+    return this.store.eventsAfter(seq).filter((e) => matches(viewer, e.audience));
+  }
+
+  /** Whether the log still holds everything after `seq`. */
+  canReplayFrom(seq: number): boolean {
+    const first = this.store.firstSeq();
+    return first === 0 || first <= seq + 1;
+  }
+
+  /** Queues an integrator event; never fails the caller. */
+  emit(type: RoomEventType, data: Record<string, unknown>): void {
+    const roomId = this.roomId;
+    this.#ctx.waitUntil(
+      publishRoomEvent(this.#env, type, roomId, data).catch((error) =>
+        this.log.error("could not queue a room event", { type, roomId, ...errorFields(error) }),
+      ),
+    );
+  }
+
+  publishLobby(): void {
+    this.publish("lobbyChanged", { waiting: this.store.lobby() }, { to: "staff" });
+  }
+
+  /** Someone entered the call: record it, tell everyone, start the room if first. */
+  enterCall(participant: ParticipantRow, displayName: string): number {
+    const now = Date.now();
+    this.store.setState(participant.id, "joined", now, displayName);
+    const ws = this.sockets.of(participant.id);
+    if (ws) this.sockets.save(ws, { ...this.sockets.session(ws), state: "joined" });
+    const peer = this.store.peerInfo({ ...participant, displayName, state: "joined" }, []);
+    const seq = this.publish("peerJoined", { peer }, { to: "joined", except: participant.id });
+    if (this.store.markStarted(now)) this.emit("room.started", {});
+    this.emit("participant.joined", { participantId: participant.id, identity: participant.identity, role: participant.role });
+    return seq;
+  }
+
+  /**
+   * Removes a participant for good: their media on the node, their rows, and the others
+   * are told. Used by leave, kick, deny, resume timeout and the room ending.
+   */
+  async removeParticipant(participantId: string, reason: LeaveReason): Promise<void> {
+    const participant = this.store.participant(participantId);
+    if (!participant) return;
+    const transports = this.store.removeParticipant(participantId);
+    if (participant.state === "joined") {
+      this.publish("peerLeft", { peerId: participantId, reason }, { to: "joined", except: participantId });
+      this.emit("participant.left", { participantId, identity: participant.identity, reason });
+    }
+    if (participant.state === "lobby") this.publishLobby();
+    await Promise.all(transports.map((transportId) => this.media.callQuietly("closeTransport", { transportId })));
+    await this.#noteIfEmpty();
+  }
+
+  /**
+   * A socket closed without `leave`. A participant in the call or the lobby becomes
+   * "reconnecting" for the resume window; one still on the pre-join page is removed.
+   */
+  async socketGone(ws: WebSocket): Promise<void> {
+    const { participantId } = this.sockets.session(ws);
+    if (!participantId) return;
+    const participant = this.store.participant(participantId);
+    if (!participant) return;
+    // A newer socket may already have resumed this participant.
+    const current = this.sockets.of(participantId);
+    if (current && current !== ws) return;
+    if (participant.state === "prejoin") {
+      await this.removeParticipant(participantId, "left");
+      return;
+    }
+    this.store.setPresence(participantId, "reconnecting", Date.now());
+    if (participant.state === "joined") {
+      this.publish("presence", { peerId: participantId, presence: "reconnecting" }, { to: "joined", except: participantId });
+    }
+    await this.schedule();
+  }
+
+  /**
+   * Ends the room for everyone: no one may join it again. `requester` keeps its socket
+   * until its answer is out (its handler closes it).
+   */
+  async end(requester?: WebSocket): Promise<void> {
+    this.publish("roomEnded", {}, { to: "joined" });
+    for (const ws of this.sockets.all()) {
+      if (ws === requester) this.sockets.save(ws, { claims: this.sockets.session(ws).claims, geo: {} });
+      else this.sockets.dismiss(ws, "ended", RoomCloseCode.ended);
+    }
+    for (const participant of this.store.participants()) await this.removeParticipant(participant.id, "ended");
+    const wasStarted = (this.store.room()?.startedAt ?? 0) > 0;
+    this.store.markEnded(Date.now());
+    await this.media.release();
+    if (wasStarted) this.emit("room.ended", { reason: "ended by host" });
+    await this.schedule();
+  }
+
+  /** Cancels the empty-room countdown (someone arrived). */
+  async arrived(): Promise<void> {
+    if (this.#ctx.storage.kv.get(EMPTY_SINCE_KEY) !== undefined) this.#ctx.storage.kv.delete(EMPTY_SINCE_KEY);
+    await this.schedule();
+  }
+
+  async #noteIfEmpty(): Promise<void> {
+    if (this.store.participantCount() === 0 && this.#ctx.storage.kv.get(EMPTY_SINCE_KEY) === undefined) {
+      this.#ctx.storage.kv.put(EMPTY_SINCE_KEY, Date.now());
+    }
+    await this.schedule();
+  }
+
+  /** Sets the alarm to the nearest deadline of any kind. */
+  async schedule(): Promise<void> {
+    const now = Date.now();
+    const deadlines: number[] = [];
+    const earliest = this.store.earliestDisconnect();
+    if (earliest !== undefined) deadlines.push(earliest + this.config.resumeWindowMs);
+    if (this.sockets.all().length > 0) deadlines.push(now + this.config.heartbeatCheckMs);
+    const emptySince = this.#ctx.storage.kv.get<number>(EMPTY_SINCE_KEY);
+    const room = this.store.room();
+    if (emptySince !== undefined && room) {
+      if (room.routerId) deadlines.push(emptySince + this.config.emptyGraceMs);
+      deadlines.push(emptySince + this.config.emptyTtlMs);
+    }
+    if (deadlines.length === 0) await this.#ctx.storage.deleteAlarm();
+    else await this.#ctx.storage.setAlarm(Math.max(now, Math.min(...deadlines)));
+  }
+
+  /** Runs every deadline that has come, then schedules the next. */
+  async alarm(): Promise<void> {
+    const now = Date.now();
+    // Resume windows that ran out.
+    for (const p of this.store.participants()) {
+      if (p.presence === "reconnecting" && now - p.disconnectedAt >= this.config.resumeWindowMs) {
+        await this.removeParticipant(p.id, "timeout");
+      }
+    }
+    // Sockets that went silent: no frame and no keepalive.
+    for (const ws of this.sockets.all()) {
+      const pinged = this.#ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+      const seen = Math.max(pinged, this.lastSeen.get(ws) ?? 0, this.sockets.session(ws).openedAt ?? 0);
+      if (now - seen >= this.config.silentAfterMs) {
+        closeQuietly(ws, RoomCloseCode.silent, "no keepalive");
+        await this.socketGone(ws);
+        this.sockets.save(ws, { claims: this.sockets.session(ws).claims, geo: {} });
+      }
+    }
+    // An empty room: free the router after the grace period, forget the room after its TTL.
+    const emptySince = this.#ctx.storage.kv.get<number>(EMPTY_SINCE_KEY);
+    const room = this.store.room();
+    if (emptySince !== undefined && room && this.store.participantCount() === 0) {
+      if (now - emptySince >= this.config.emptyTtlMs) {
+        if (room.startedAt > 0 && room.endedAt === 0) this.emit("room.ended", { reason: "expired" });
+        await this.media.release();
+        this.store.wipe();
+        await this.#ctx.storage.deleteAll();
+        return;
+      }
+      if (room.routerId && now - emptySince >= this.config.emptyGraceMs) await this.media.release();
+    }
+    this.store.pruneEvents(this.config.eventLogKeep, now - this.config.eventLogMaxAgeMs);
+    await this.schedule();
+  }
+
+  /** Whether someone with this role may run host/moderator actions. */
+  static isStaff = isStaff;
+}

@@ -1,0 +1,56 @@
+import { Hono } from "hono";
+import * as v from "valibot";
+import { DisplayName, Role } from "@meridian/protocol";
+import { mintJoinToken } from "../auth/tokens.ts";
+import { geoFromCf, locationHintFor } from "../lib/geo.ts";
+import { errorResponse } from "../lib/http.ts";
+import { isRoomId, newRoomId } from "../lib/ids.ts";
+import { apiKeyAuth, type ApiKeyVariables } from "../middleware/api-key.ts";
+import { roomStub } from "../room/room-do.ts";
+import { jsonBody } from "./rooms.ts";
+
+/** The integrator API (`/api/v1`): products embedding calls create rooms and mint tokens with an API key. */
+export const integrations = new Hono<{ Bindings: Env; Variables: ApiKeyVariables }>();
+
+export const MAX_TOKEN_TTL_S = 24 * 3600;
+
+integrations.use("*", apiKeyAuth);
+
+const CreateRoom = v.object({
+  open: v.optional(v.boolean()),
+  lobby: v.optional(v.boolean()),
+  capacity: v.optional(v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(1000))),
+});
+
+const MintToken = v.object({
+  subject: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+  name: v.optional(DisplayName),
+  role: v.optional(Role),
+  ttlSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(60), v.maxValue(MAX_TOKEN_TTL_S))),
+});
+
+integrations.post("/rooms", async (c) => {
+  const body = await jsonBody(c, CreateRoom);
+  if (body instanceof Response) return body;
+  const roomId = newRoomId();
+  const geo = geoFromCf(c.req.raw.cf as Record<string, unknown> | undefined);
+  // Integrator rooms are by invitation (minted tokens) unless asked otherwise.
+  const info = await roomStub(c.env, roomId, locationHintFor(geo)).create(roomId, { open: false, ...body });
+  return c.json({ roomId: info.roomId, createdAt: info.createdAt, settings: info.settings }, 201);
+});
+
+integrations.post("/rooms/:id/tokens", async (c) => {
+  const roomId = c.req.param("id");
+  const body = await jsonBody(c, MintToken);
+  if (body instanceof Response) return body;
+  const info = isRoomId(roomId) ? await roomStub(c.env, roomId).info() : null;
+  if (!info) return errorResponse(404, "room_not_found", "no such room");
+  const { token, claims } = await mintJoinToken(c.env.SIGNING_KEYS, {
+    room: roomId,
+    subject: body.subject,
+    name: body.name ?? "",
+    role: body.role ?? "guest",
+    ttlSeconds: body.ttlSeconds ?? 3600,
+  });
+  return c.json({ token, expiresAt: claims.exp, jti: claims.jti }, 201);
+});
