@@ -1,0 +1,191 @@
+locals {
+  repo_root = "${path.module}/../../.."
+  # The one source of truth for ports: the SFU's RTC range, coturn's config and the
+  # firewall output below all come from here.
+  ports = jsondecode(file(coalesce(var.ports_file, "${local.repo_root}/ports.json")))
+
+  # The same template turn/src/render-config.ts renders for development and tests.
+  turn_template = "${local.repo_root}/turn/turnserver.conf.tftpl"
+  turn_tls_dir  = "/etc/meridian/tls"
+  turn_cert     = "${local.turn_tls_dir}/turn-cert.pem"
+  turn_pkey     = "${local.turn_tls_dir}/turn-pkey.pem"
+
+  sfu_static_node_id   = var.sfu.node_id != null
+  sfu_static_announced = var.sfu.announced_address != null
+  needs_imds           = !(local.sfu_static_node_id && local.sfu_static_announced)
+
+  # ── Firewall: every port a role listens on, and no other ─────────────────────────
+  # source "any": the internet; "vpc": only the network the nodes live in.
+  firewall = {
+    sfu = [
+      { name = "webrtc-udp", protocol = "udp", from_port = local.ports.sfu.webrtcPortBase, to_port = local.ports.sfu.webrtcPortBase + local.ports.sfu.maxWorkers - 1, source = "any" },
+      { name = "webrtc-tcp", protocol = "tcp", from_port = local.ports.sfu.webrtcPortBase, to_port = local.ports.sfu.webrtcPortBase + local.ports.sfu.maxWorkers - 1, source = "any" },
+      { name = "metrics", protocol = "tcp", from_port = local.ports.sfu.metricsPort, to_port = local.ports.sfu.metricsPort, source = "vpc" },
+    ]
+    turn = concat(
+      [
+        { name = "turn-udp", protocol = "udp", from_port = local.ports.turn.listeningPort, to_port = local.ports.turn.listeningPort, source = "any" },
+        { name = "turn-tcp", protocol = "tcp", from_port = local.ports.turn.listeningPort, to_port = local.ports.turn.listeningPort, source = "any" },
+        { name = "turns", protocol = "tcp", from_port = local.ports.turn.tlsListeningPort, to_port = local.ports.turn.tlsListeningPort, source = "any" },
+        { name = "turns-alt", protocol = "tcp", from_port = local.ports.turn.altTlsListeningPort, to_port = local.ports.turn.altTlsListeningPort, source = "any" },
+        # no-tcp-relay in the template: relayed traffic is UDP only.
+        { name = "relay-udp", protocol = "udp", from_port = local.ports.turn.relayMinPort, to_port = local.ports.turn.relayMaxPort, source = "any" },
+      ],
+      var.turn_prometheus ? [
+        { name = "prometheus", protocol = "tcp", from_port = local.ports.turn.prometheusPort, to_port = local.ports.turn.prometheusPort, source = "vpc" },
+      ] : [],
+    )
+  }
+
+  # ── coturn ───────────────────────────────────────────────────────────────────────
+  turnserver_conf = {
+    for name, node in var.turn_nodes : name => templatefile(local.turn_template, {
+      listening_port      = local.ports.turn.listeningPort
+      tls_listening_port  = local.ports.turn.tlsListeningPort
+      listening_ips       = "listening-ip=${node.private_ip}"
+      relay_ips           = "relay-ip=${node.private_ip}"
+      external_ip         = "external-ip=${node.public_ip}/${node.private_ip}"
+      min_port            = local.ports.turn.relayMinPort
+      max_port            = local.ports.turn.relayMaxPort
+      static_auth_secrets = join("\n", [for s in var.turn_static_auth_secrets : "static-auth-secret=${s}"])
+      realm               = var.turn_realm
+      user_quota          = var.turn_limits.user_quota
+      total_quota         = var.turn_limits.total_quota
+      max_bps             = var.turn_limits.max_bps
+      bps_capacity        = var.turn_limits.bps_capacity
+      peer_policy         = "# production: no peer exceptions"
+      extra_denied_peer_ips = length(var.extra_denied_peer_cidrs) == 0 ? "# (none)" : join("\n", [
+        for c in var.extra_denied_peer_cidrs : "denied-peer-ip=${cidrhost(c, 0)}-${cidrhost(c, -1)}"
+      ])
+      tls        = "cert=${local.turn_cert}\npkey=${local.turn_pkey}"
+      prometheus = var.turn_prometheus ? "prometheus\nprometheus-port=${local.ports.turn.prometheusPort}" : "# prometheus exporter off (not built into Debian's coturn)"
+    })
+  }
+
+  # ── Files and commands both roles share ──────────────────────────────────────────
+  common_files = [
+    { path = "/etc/sysctl.d/60-meridian.conf", permissions = "0644", content = file("${path.module}/templates/sysctl.conf") },
+    { path = "/etc/systemd/journald.conf.d/60-meridian.conf", permissions = "0644", content = file("${path.module}/templates/journald.conf") },
+    { path = "/etc/security/limits.d/60-meridian.conf", permissions = "0644", content = file("${path.module}/templates/limits.conf") },
+    { path = "/usr/local/sbin/meridian-install-node", permissions = "0755", content = templatefile("${path.module}/templates/install-node.sh.tftpl", { node_version = var.node_version }) },
+  ]
+
+  install_app = {
+    for role in ["sfu", "turn"] : role => templatefile("${path.module}/templates/install-app.sh.tftpl", {
+      role              = role
+      source_repository = var.source_repository
+      source_ref        = var.source_ref
+    })
+  }
+
+  common_prelude = [
+    "sysctl --system >/dev/null",
+    "systemctl restart systemd-journald",
+    "id -u meridian >/dev/null 2>&1 || useradd --system --home-dir /opt/meridian --no-create-home --shell /usr/sbin/nologin meridian",
+    "/usr/local/sbin/meridian-install-node",
+    "/usr/local/sbin/meridian-install-app",
+  ]
+
+  # ── SFU ──────────────────────────────────────────────────────────────────────────
+  sfu_env = join("\n", compact([
+    "EDGE_URL=${var.edge_url}",
+    "NODE_SECRET=${var.node_secret}",
+    local.sfu_static_node_id ? "NODE_ID=${var.sfu.node_id}" : "",
+    "NODE_REGION=${var.region}",
+    "NODE_LAT=${var.location.lat}",
+    "NODE_LON=${var.location.lon}",
+    "LISTEN_IP=0.0.0.0",
+    local.sfu_static_announced ? "ANNOUNCED_ADDRESS=${var.sfu.announced_address}" : "",
+    "RTC_PORT_BASE=${local.ports.sfu.webrtcPortBase}",
+    "LOG_LEVEL=${var.sfu.log_level}",
+    "",
+  ]))
+
+  sfu_cloud_config = {
+    package_update  = true
+    package_upgrade = var.package_upgrade
+    packages        = distinct(concat(["ca-certificates", "curl", "git", "xz-utils", "unattended-upgrades"], var.extra_packages))
+    ssh_pwauth      = false
+    disable_root    = true
+    write_files = concat(local.common_files, [
+      { path = "/usr/local/sbin/meridian-install-app", permissions = "0755", content = local.install_app.sfu },
+      {
+        path        = "/usr/local/sbin/meridian-node-env"
+        permissions = "0755"
+        content = templatefile("${path.module}/templates/node-env.sh.tftpl", {
+          max_workers            = local.ports.sfu.maxWorkers
+          imds                   = var.instance_metadata == "aws-imdsv2" && local.needs_imds
+          emit_node_id           = !local.sfu_static_node_id
+          emit_announced_address = !local.sfu_static_announced
+          node_id_prefix         = var.sfu.node_id_prefix
+        })
+      },
+      { path = "/etc/meridian/sfu.env", permissions = "0600", content = local.sfu_env },
+      { path = "/etc/systemd/system/meridian-node-env.service", permissions = "0644", content = file("${path.module}/templates/meridian-node-env.service") },
+      { path = "/etc/systemd/system/meridian-sfu.service", permissions = "0644", content = file("${path.module}/templates/meridian-sfu.service") },
+    ])
+    runcmd = concat(local.common_prelude, [
+      "systemctl daemon-reload",
+      "systemctl enable --now meridian-node-env.service meridian-sfu.service",
+    ], var.extra_runcmd)
+  }
+
+  # ── TURN ─────────────────────────────────────────────────────────────────────────
+  turn_agent_env = {
+    for name, node in var.turn_nodes : name => join("\n", [
+      "EDGE_URL=${var.edge_url}",
+      "NODE_SECRET=${var.node_secret}",
+      "NODE_ID=${node.node_id}",
+      "NODE_REGION=${var.region}",
+      "NODE_LAT=${var.location.lat}",
+      "NODE_LON=${var.location.lon}",
+      "TURN_PROBE_HOST=${node.private_ip}",
+      "TURN_PROBE_PORT=${local.ports.turn.listeningPort}",
+      "TURN_BPS_CAPACITY=${var.turn_limits.bps_capacity}",
+      "LOG_LEVEL=info",
+      "",
+    ])
+  }
+
+  # Whether a certificate was given is no secret; the list's shape must not be sensitive.
+  has_turn_tls = nonsensitive(var.turn_tls != null)
+  turn_tls_files = !local.has_turn_tls ? [] : [
+    { path = local.turn_cert, permissions = "0644", content = var.turn_tls.certificate_pem },
+    { path = local.turn_pkey, permissions = "0600", content = var.turn_tls.private_key_pem },
+  ]
+
+  turn_cloud_config = {
+    for name, node in var.turn_nodes : name => {
+      package_update  = true
+      package_upgrade = var.package_upgrade
+      packages        = distinct(concat(["ca-certificates", "curl", "git", "xz-utils", "unattended-upgrades", "coturn", "nftables", "openssl"], var.extra_packages))
+      ssh_pwauth      = false
+      disable_root    = true
+      write_files = concat(local.common_files, local.turn_tls_files, [
+        { path = "/usr/local/sbin/meridian-install-app", permissions = "0755", content = local.install_app.turn },
+        { path = "/etc/meridian/turnserver.conf", permissions = "0600", content = local.turnserver_conf[name] },
+        { path = "/etc/meridian/turn-agent.env", permissions = "0600", content = local.turn_agent_env[name] },
+        { path = "/etc/meridian/turn-tls443.nft", permissions = "0644", content = templatefile("${path.module}/templates/turn-tls443.nft.tftpl", { alt_tls_port = local.ports.turn.altTlsListeningPort, tls_port = local.ports.turn.tlsListeningPort }) },
+        { path = "/etc/systemd/system/coturn.service.d/meridian.conf", permissions = "0644", content = file("${path.module}/templates/coturn-meridian.conf") },
+        { path = "/etc/systemd/system/meridian-turn-tls443.service", permissions = "0644", content = file("${path.module}/templates/meridian-turn-tls443.service") },
+        { path = "/etc/systemd/system/meridian-turn-agent.service", permissions = "0644", content = file("${path.module}/templates/meridian-turn-agent.service") },
+      ])
+      runcmd = concat(local.common_prelude, [
+        # Without a certificate from the operator, a throwaway one keeps the TLS listener
+        # (and so the firewall's promise) up; browsers refuse it until a real one replaces it.
+        "install -d -m 0755 ${local.turn_tls_dir}",
+        "test -s ${local.turn_cert} || openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 -subj /CN=${node.node_id} -keyout ${local.turn_pkey} -out ${local.turn_cert}",
+        "chgrp turnserver /etc/meridian/turnserver.conf ${local.turn_pkey} && chmod 0640 /etc/meridian/turnserver.conf ${local.turn_pkey}",
+        "systemctl daemon-reload",
+        "systemctl enable --now meridian-turn-tls443.service",
+        "systemctl enable coturn.service && systemctl restart coturn.service",
+        "systemctl enable --now meridian-turn-agent.service",
+      ], var.extra_runcmd)
+    }
+  }
+
+  ssh_keys = length(var.ssh_authorized_keys) > 0 ? { ssh_authorized_keys = var.ssh_authorized_keys } : {}
+
+  sfu_user_data  = "#cloud-config\n${yamlencode(merge(local.sfu_cloud_config, local.ssh_keys))}"
+  turn_user_data = { for name, config in local.turn_cloud_config : name => "#cloud-config\n${yamlencode(merge(config, local.ssh_keys))}" }
+}

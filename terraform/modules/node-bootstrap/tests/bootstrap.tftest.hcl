@@ -1,0 +1,166 @@
+# Offline: the module has no provider, so `apply` only evaluates it.
+
+variables {
+  region            = "eu-central-1"
+  location          = { lat = 50.11, lon = 8.68 }
+  edge_url          = "https://meridian.example.workers.dev"
+  node_secret       = "test-node-secret-0123456789abcdef-0123"
+  source_repository = "https://git.example.org/meridian.git"
+  source_ref        = "v0.1.0"
+  turn_nodes = {
+    a = { node_id = "turn-eu-central-1-a", public_ip = "198.51.100.10", private_ip = "10.40.1.10" }
+    b = { node_id = "turn-eu-central-1-b", public_ip = "198.51.100.11", private_ip = "10.40.2.10" }
+  }
+  turn_static_auth_secrets = ["turn-secret-current-0123456789abcdef", "turn-secret-previous-0123456789abcdef"]
+  turn_tls                 = null
+  extra_denied_peer_cidrs  = ["10.40.0.0/16"]
+}
+
+run "sfu_user_data" {
+  command = apply
+
+  assert {
+    condition     = startswith(output.sfu_user_data, "#cloud-config\n")
+    error_message = "user-data must start with #cloud-config"
+  }
+  assert {
+    condition     = strcontains(output.sfu_user_data, "RTC_PORT_BASE=${output.ports.sfu.webrtcPortBase}") && strcontains(output.sfu_user_data, "LISTEN_IP=0.0.0.0")
+    error_message = "the SFU environment must take RTC_PORT_BASE from ports.json and listen on all addresses"
+  }
+  assert {
+    condition     = strcontains(output.sfu_user_data, "ExecStart=/opt/node/bin/node sfu-nodes/src/main.ts") && strcontains(output.sfu_user_data, "npm run --silent worker:fetch -w sfu-nodes")
+    error_message = "the SFU unit must run sfu-nodes/src/main.ts with mediasoup's prebuilt worker fetched"
+  }
+  assert {
+    condition     = strcontains(output.sfu_user_data, "if [ \"$workers\" -gt ${output.ports.sfu.maxWorkers} ]") && strcontains(output.sfu_user_data, "ANNOUNCED_ADDRESS=$(md public-ipv4)") && strcontains(output.sfu_user_data, "NODE_ID=sfu-$(md instance-id)")
+    error_message = "workers must be capped at ports.json's maxWorkers; id and address must come from IMDSv2"
+  }
+  assert {
+    condition = alltrue([
+      for f in yamldecode(output.sfu_user_data).write_files : f.permissions == "0600" if strcontains(f.content, var.node_secret)
+    ]) && length([for f in yamldecode(output.sfu_user_data).write_files : f if strcontains(f.content, var.node_secret)]) == 1
+    error_message = "the node secret must be in exactly one file, readable by root only"
+  }
+  assert {
+    condition = output.firewall.sfu == [
+      { name = "webrtc-udp", protocol = "udp", from_port = 40000, to_port = 40031, source = "any" },
+      { name = "webrtc-tcp", protocol = "tcp", from_port = 40000, to_port = 40031, source = "any" },
+      { name = "metrics", protocol = "tcp", from_port = 9310, to_port = 9310, source = "vpc" },
+    ]
+    error_message = "SFU firewall must open the RTC range for 32 workers to all, metrics to the VPC only"
+  }
+}
+
+run "turn_user_data" {
+  command = apply
+
+  assert {
+    condition     = length(output.turn_user_data) == 2 && alltrue([for u in values(output.turn_user_data) : startswith(u, "#cloud-config\n")])
+    error_message = "one user-data per TURN node"
+  }
+  assert {
+    condition = alltrue([
+      strcontains(output.turnserver_conf.a, "listening-ip=10.40.1.10\n"),
+      strcontains(output.turnserver_conf.a, "relay-ip=10.40.1.10\n"),
+      strcontains(output.turnserver_conf.a, "external-ip=198.51.100.10/10.40.1.10\n"),
+      strcontains(output.turnserver_conf.b, "external-ip=198.51.100.11/10.40.2.10\n"),
+      strcontains(output.turnserver_conf.a, "listening-port=${output.ports.turn.listeningPort}\n"),
+      strcontains(output.turnserver_conf.a, "tls-listening-port=${output.ports.turn.tlsListeningPort}\n"),
+      strcontains(output.turnserver_conf.a, "min-port=${output.ports.turn.relayMinPort}\n"),
+      strcontains(output.turnserver_conf.a, "max-port=${output.ports.turn.relayMaxPort}\n"),
+    ])
+    error_message = "coturn must bind its private address, announce its public one, and use ports.json"
+  }
+  assert {
+    condition = alltrue([
+      strcontains(output.turnserver_conf.a, "static-auth-secret=turn-secret-current-0123456789abcdef\nstatic-auth-secret=turn-secret-previous-0123456789abcdef\n"),
+      strcontains(output.turnserver_conf.a, "use-auth-secret\n"),
+      strcontains(output.turnserver_conf.a, "denied-peer-ip=10.0.0.0-10.255.255.255\n"),
+      strcontains(output.turnserver_conf.a, "denied-peer-ip=10.40.0.0-10.40.255.255\n"),
+      strcontains(output.turnserver_conf.a, "cert=/etc/meridian/tls/turn-cert.pem\n"),
+      !strcontains(output.turnserver_conf.a, "allow-loopback-peers"),
+      !strcontains(output.turnserver_conf.a, "allowed-peer-ip"),
+    ])
+    error_message = "both rotation secrets, the private and VPC deny ranges, TLS, and no loopback exception"
+  }
+  assert {
+    condition = alltrue([
+      for name, u in output.turn_user_data : alltrue([
+        for f in yamldecode(u).write_files : f.permissions == "0600" if strcontains(f.content, var.node_secret) || strcontains(f.content, "turn-secret-current")
+      ])
+    ])
+    error_message = "files holding the node secret or a TURN secret must be 0600"
+  }
+  assert {
+    condition = alltrue([
+      strcontains(output.turn_user_data.a, "ExecStart=/opt/node/bin/node turn/src/agent.ts"),
+      strcontains(output.turn_user_data.a, "TURN_PROBE_HOST=10.40.1.10"),
+      strcontains(output.turn_user_data.a, "NODE_ID=turn-eu-central-1-a"),
+      strcontains(output.turn_user_data.a, "tcp dport ${output.ports.turn.altTlsListeningPort} redirect to :${output.ports.turn.tlsListeningPort}"),
+      strcontains(output.turn_user_data.a, "ExecStart=/usr/bin/turnserver -c /etc/meridian/turnserver.conf --pidfile="),
+      !strcontains(output.turn_user_data.a, "worker:fetch"),
+    ])
+    error_message = "TURN user-data: the agent unit, the 443 redirect, coturn on Meridian's config, no mediasoup"
+  }
+  assert {
+    condition     = [for r in output.firewall.turn : r.name] == ["turn-udp", "turn-tcp", "turns", "turns-alt", "relay-udp"]
+    error_message = "TURN firewall without the exporter: listeners and the UDP relay range only"
+  }
+  assert {
+    # AWS refuses user-data over 16 KiB; aws-region gzips it, which cloud-init unpacks.
+    condition     = alltrue([for u in concat([output.sfu_user_data], values(output.turn_user_data)) : length(base64gzip(u)) * 3 / 4 < 16384])
+    error_message = "compressed user-data must stay under AWS's 16 KiB"
+  }
+}
+
+run "static_identity_without_metadata" {
+  command = apply
+  variables {
+    instance_metadata = "none"
+    sfu               = { node_id = "sfu-lab-1", announced_address = "203.0.113.5" }
+    turn_nodes        = {}
+  }
+  assert {
+    condition     = strcontains(output.sfu_user_data, "NODE_ID=sfu-lab-1") && strcontains(output.sfu_user_data, "ANNOUNCED_ADDRESS=203.0.113.5") && !strcontains(output.sfu_user_data, "169.254.169.254")
+    error_message = "static id and address go into the environment file and IMDS is never asked"
+  }
+}
+
+run "prometheus_only_from_the_vpc" {
+  command = apply
+  variables {
+    turn_prometheus = true
+  }
+  assert {
+    condition     = [for r in output.firewall.turn : r if r.name == "prometheus"] == [{ name = "prometheus", protocol = "tcp", from_port = 9641, to_port = 9641, source = "vpc" }]
+    error_message = "the exporter's port opens to the VPC only"
+  }
+  assert {
+    condition     = strcontains(output.turnserver_conf.a, "prometheus\nprometheus-port=9641\n")
+    error_message = "the exporter is enabled in coturn on the ports.json port"
+  }
+}
+
+run "refuses_a_short_node_secret" {
+  command = plan
+  variables {
+    node_secret = "short"
+  }
+  expect_failures = [var.node_secret]
+}
+
+run "refuses_three_turn_secrets" {
+  command = plan
+  variables {
+    turn_static_auth_secrets = ["turn-secret-a-0123456789abcdef0123456", "turn-secret-b-0123456789abcdef0123456", "turn-secret-c-0123456789abcdef0123456"]
+  }
+  expect_failures = [var.turn_static_auth_secrets]
+}
+
+run "refuses_a_plain_http_edge" {
+  command = plan
+  variables {
+    edge_url = "http://meridian.example.org"
+  }
+  expect_failures = [var.edge_url]
+}
