@@ -26,7 +26,7 @@ export function retryDelaySeconds(attempts: number, base = 10): number {
   return Math.min(3600, base * 2 ** Math.max(0, attempts - 1));
 }
 
-export async function deliverWebhooks(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+export async function deliverWebhooks(batch: MessageBatch<unknown>, env: Env, _ctx?: ExecutionContext): Promise<void> {
   const log = createLogger("webhooks", env.LOG_LEVEL);
   for (const message of batch.messages) {
     const job = v.safeParse(WebhookJob, message.body);

@@ -58,7 +58,9 @@ export class RoomDO extends DurableObject<Env> {
   readonly #handlers: Handlers<RoomMethods, RequestContext>;
   readonly #config: RoomConfig;
   readonly #log: Logger;
-  readonly #limits = new WeakMap<WebSocket, Limiter>();
+  /** Rate limits: per socket until it says hello, then per participant (a resume does not refill it). */
+  readonly #socketLimits = new WeakMap<WebSocket, Limiter>();
+  readonly #participantLimits = new Map<string, Limiter>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -157,6 +159,14 @@ export class RoomDO extends DurableObject<Env> {
     // The runtime refuses to echo reserved codes (1005/1006); answer with a normal close.
     closeQuietly(ws, code === 1005 || code === 1006 ? 1000 : code, "closed");
     await this.#room.socketGone(ws);
+    this.#forgetLimits();
+  }
+
+  /** Drops the rate-limit state of participants who are gone. */
+  #forgetLimits(): void {
+    for (const id of this.#participantLimits.keys()) {
+      if (!this.#room.store.participant(id)) this.#participantLimits.delete(id);
+    }
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
@@ -168,16 +178,23 @@ export class RoomDO extends DurableObject<Env> {
   }
 
   /**
-   * Per-socket token bucket. A frame over the limit gets `rate_limited` (with its request
-   * id when readable); a socket that keeps going is closed with 4008.
+   * Token bucket per socket (per participant once known). A frame over the limit gets
+   * `rate_limited` (with its request id when readable) and a retry hint; a socket that
+   * keeps sending without ever waiting is closed with 4008.
    */
   #allow(ws: WebSocket, now: number, message: string | ArrayBuffer): boolean {
-    let limiter = this.#limits.get(ws);
+    const participantId = this.#room.sockets.session(ws).participantId;
+    let limiter = participantId ? this.#participantLimits.get(participantId) : this.#socketLimits.get(ws);
     if (!limiter) {
-      limiter = { bucket: new TokenBucket(this.#config.rateBurst, this.#config.ratePerSecond, now), strikes: 0 };
-      this.#limits.set(ws, limiter);
+      limiter = this.#socketLimits.get(ws) ?? { bucket: new TokenBucket(this.#config.rateBurst, this.#config.ratePerSecond, now), strikes: 0 };
+      if (participantId) this.#participantLimits.set(participantId, limiter);
+      else this.#socketLimits.set(ws, limiter);
     }
-    if (limiter.bucket.take(now)) return true;
+    if (limiter.bucket.take(now)) {
+      // Strikes count a flood: a client that waits as told is never closed.
+      limiter.strikes = 0;
+      return true;
+    }
     if (++limiter.strikes > this.#config.rateStrikes) {
       closeQuietly(ws, RoomCloseCode.rateLimited, "rate limit exceeded");
       return false;

@@ -182,7 +182,12 @@ export class RoomStore {
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
-    sql.exec(SCHEMA);
+    this.ensureSchema();
+  }
+
+  /** Creates the tables (again, after the room's storage was deleted). */
+  ensureSchema(): void {
+    this.#sql.exec(SCHEMA);
   }
 
   // ── room ──────────────────────────────────────────────────────────────────
@@ -455,10 +460,4 @@ export class RoomStore {
     this.#sql.exec("DELETE FROM events WHERE seq <= (SELECT MAX(seq) FROM events) - ? OR at < ?", keep, olderThan);
   }
 
-  /** Forgets everything (an expired room). */
-  wipe(): void {
-    for (const table of ["room", "participants", "transports", "producers", "consumers", "chat", "events", "bans"]) {
-      this.#sql.exec(`DELETE FROM ${table}`);
-    }
-  }
 }

@@ -226,8 +226,9 @@ export class Room {
       if (now - emptySince >= this.config.emptyTtlMs) {
         if (room.startedAt > 0 && room.endedAt === 0) this.emit("room.ended", { reason: "expired" });
         await this.media.release();
-        this.store.wipe();
+        // Everything goes (tables, kv, alarm); the empty schema comes back for later requests.
         await this.#ctx.storage.deleteAll();
+        this.store.ensureSchema();
         return;
       }
       if (room.routerId && now - emptySince >= this.config.emptyGraceMs) await this.media.release();

@@ -29,6 +29,8 @@ export const testEnv = env as unknown as Env & {
 export class TestSocket {
   readonly ws: WebSocket;
   readonly received: Frame[] = [];
+  /** Seqs of every logged event that arrived, in arrival order (never trimmed). */
+  readonly seqs: number[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
   /** The protocol the server accepted in its 101 answer. */
   readonly protocol: string | null;
@@ -44,6 +46,7 @@ export class TestSocket {
       const decoded = decodeFrame(event.data as string, 1 << 22);
       if (!decoded.ok) throw new Error(`server sent a bad frame: ${decoded.error.message}`);
       this.received.push(decoded.frame);
+      if (decoded.frame.kind === "evt" && decoded.frame.seq !== undefined) this.seqs.push(decoded.frame.seq);
       for (const waiter of [...this.#waiters]) {
         if (waiter.match(decoded.frame)) {
           this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
@@ -188,4 +191,27 @@ export async function participant(roomId: string, token: string, options: { join
 
 export function nodeHeaders(nodeId: string, secret = NODE_SECRET): Record<string, string> {
   return { authorization: `Bearer ${secret}`, "x-meridian-node-id": nodeId };
+}
+
+/** The highest event seq a socket has seen (received events, taken or not). */
+export function seenSeq(socket: TestSocket, floor = 0): number {
+  return Math.max(floor, ...socket.seqs);
+}
+
+export interface Resumed {
+  socket: TestSocket;
+  missed: EventFrame[];
+  result: Record<string, unknown>;
+}
+
+/** Opens a new socket and resumes `participant` from `lastSeq`. */
+export async function resume(roomId: string, token: string, p: { participantId: string; resumeToken: string }, lastSeq: number): Promise<Resumed> {
+  const socket = await TestSocket.room(roomId, token);
+  const result = await socket.ok<{ missed: EventFrame[] } & Record<string, unknown>>("resume", {
+    protocol: PROTOCOL_VERSION,
+    participantId: p.participantId,
+    resumeToken: p.resumeToken,
+    lastSeq,
+  });
+  return { socket, missed: result.missed, result };
 }
