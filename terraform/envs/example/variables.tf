@@ -1,0 +1,55 @@
+variable "edge_url" {
+  description = "The deployed Worker, https://<name>.<account>.workers.dev or your domain."
+  type        = string
+}
+
+variable "source_repository" {
+  description = "Git URL nodes check Meridian out from."
+  type        = string
+}
+
+variable "source_ref" {
+  description = "Tag or commit every node runs."
+  type        = string
+}
+
+# Secrets: no defaults, never in a .tfvars file in git. Pass them as TF_VAR_* from a
+# secret store (see README.md), or read them from SSM Parameter Store in a wrapper.
+
+variable "node_secret" {
+  description = "Credential nodes present to the edge; one of the values in the Worker's NODE_SECRET."
+  type        = string
+  sensitive   = true
+}
+
+variable "turn_static_auth_secrets" {
+  description = "TURN REST API secrets, current first; the edge's TURN secret must be the first."
+  type        = list(string)
+  sensitive   = true
+}
+
+variable "turn_tls" {
+  description = "Certificate (chain) and key for turns:; null for a self-signed placeholder."
+  type = object({
+    certificate_pem = string
+    private_key_pem = string
+  })
+  sensitive = true
+  nullable  = true
+}
+
+variable "sfu_capacity" {
+  description = "SFU autoscaling bounds per region."
+  type = object({
+    min     = optional(number, 1)
+    max     = optional(number, 6)
+    desired = optional(number, 1)
+  })
+  default = {}
+}
+
+variable "turn_count" {
+  description = "TURN nodes per region."
+  type        = number
+  default     = 1
+}

@@ -1,0 +1,103 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { renderTurnConfig, DEFAULT_LIMITS } from "../../turn/src/render-config.ts";
+import { loadPorts } from "../../turn/src/ports.ts";
+import { TERRAFORM_DIR, FIXTURE_SECRETS, applyRenderFixture, writtenFile, type FirewallRule, type RenderOutputs } from "./support/terraform.ts";
+
+/**
+ * On values Terraform actually evaluated (the provider-free render fixture): the ports
+ * the rendered SFU environment and coturn config listen on are exactly the ports the
+ * firewall output opens (which aws-region turns into security group rules), and
+ * Terraform's templatefile() renders the same coturn config as turn/src/render-config.ts.
+ */
+
+type Opening = `${"udp" | "tcp"}:${number}-${number}:${"any" | "vpc"}`;
+const opening = (protocol: "udp" | "tcp", from: number, to: number, source: "any" | "vpc"): Opening => `${protocol}:${from}-${to}:${source}`;
+const openings = (rules: FirewallRule[]) => new Set(rules.map((r) => opening(r.protocol, r.from_port, r.to_port, r.source)));
+
+function directive(config: string, name: string): number {
+  const match = new RegExp(`^${name}=(\\d+)$`, "m").exec(config);
+  if (!match) throw new Error(`no ${name} in the config`);
+  return Number(match[1]);
+}
+
+function envValue(env: string, name: string): string {
+  const match = new RegExp(`^${name}=(.*)$`, "m").exec(env);
+  if (!match) throw new Error(`no ${name} in the environment file`);
+  return match[1]!;
+}
+
+describe("ports: what nodes listen on is what the firewall opens", () => {
+  let out: RenderOutputs;
+  const ports = loadPorts();
+
+  beforeAll(async () => {
+    out = await applyRenderFixture();
+  });
+
+  it("SFU: the RTC range for every possible worker (UDP and TCP) to all, metrics to the VPC, nothing else", () => {
+    const env = writtenFile(out.sfu_user_data, "/etc/meridian/sfu.env");
+    const base = Number(envValue(env, "RTC_PORT_BASE"));
+    expect(envValue(env, "LISTEN_IP")).toBe("0.0.0.0");
+    // The boot script caps workers at ports.json's maxWorkers, so base..base+max-1 covers them all.
+    const script = writtenFile(out.sfu_user_data, "/usr/local/sbin/meridian-node-env");
+    expect(script).toContain(`if [ "$workers" -gt ${ports.sfu.maxWorkers} ]; then workers=${ports.sfu.maxWorkers}; fi`);
+    const last = base + ports.sfu.maxWorkers - 1;
+    expect(openings(out.firewall.sfu)).toEqual(
+      new Set([opening("udp", base, last, "any"), opening("tcp", base, last, "any"), opening("tcp", ports.sfu.metricsPort, ports.sfu.metricsPort, "vpc")]),
+    );
+  });
+
+  it("TURN: coturn's listeners, the 443 redirect and the UDP relay range to all, nothing else", () => {
+    const config = out.turnserver_conf;
+    const listening = directive(config, "listening-port");
+    const tls = directive(config, "tls-listening-port");
+    const [min, max] = [directive(config, "min-port"), directive(config, "max-port")];
+    // What coturn does not listen on must not be opened: these flags remove listeners.
+    expect(config).toMatch(/^no-dtls$/m);
+    expect(config).toMatch(/^no-tcp-relay$/m);
+    expect(config).not.toMatch(/^prometheus$/m);
+    expect(config).not.toMatch(/^alt-(tls-)?listening-port=/m);
+    const nft = writtenFile(out.turn_user_data, "/etc/meridian/turn-tls443.nft");
+    const redirect = /tcp dport (\d+) redirect to :(\d+)/.exec(nft);
+    expect(Number(redirect?.[2])).toBe(tls);
+    const alt = Number(redirect?.[1]);
+    expect(alt).toBe(ports.turn.altTlsListeningPort);
+
+    expect(openings(out.firewall.turn)).toEqual(
+      new Set([
+        opening("udp", listening, listening, "any"),
+        opening("tcp", listening, listening, "any"),
+        opening("tcp", tls, tls, "any"),
+        opening("tcp", alt, alt, "any"),
+        opening("udp", min, max, "any"),
+      ]),
+    );
+  });
+
+  it("the TURN agent probes the port coturn listens on, at the address it binds", () => {
+    const env = writtenFile(out.turn_user_data, "/etc/meridian/turn-agent.env");
+    expect(Number(envValue(env, "TURN_PROBE_PORT"))).toBe(directive(out.turnserver_conf, "listening-port"));
+    expect(out.turnserver_conf).toContain(`listening-ip=${envValue(env, "TURN_PROBE_HOST")}\n`);
+  });
+
+  it("Terraform's templatefile() and the TypeScript renderer produce the same coturn config", () => {
+    const fixture = readFileSync(join(TERRAFORM_DIR, "test/fixtures/render/main.tf"), "utf8");
+    expect(fixture).toContain('a = { node_id = "turn-eu-central-1-a", public_ip = "198.51.100.10", private_ip = "10.40.1.10" }');
+    const fromTypeScript = renderTurnConfig({
+      variant: "production",
+      realm: "meridian",
+      secrets: FIXTURE_SECRETS.turn_static_auth_secrets,
+      ports: ports.turn,
+      listeningIps: ["10.40.1.10"],
+      relayIps: ["10.40.1.10"],
+      externalIp: "198.51.100.10/10.40.1.10",
+      tls: { cert: "/etc/meridian/tls/turn-cert.pem", pkey: "/etc/meridian/tls/turn-pkey.pem" },
+      prometheus: false,
+      extraDeniedPeerCidrs: ["10.40.0.0/16"],
+      ...DEFAULT_LIMITS,
+    });
+    expect(out.turnserver_conf).toBe(fromTypeScript);
+  });
+});

@@ -1,0 +1,89 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+export const TERRAFORM_DIR = fileURLToPath(new URL("../..", import.meta.url));
+export const RENDER_FIXTURE = join(TERRAFORM_DIR, "test/fixtures/render");
+export const TERRAFORM_BIN = process.env.TERRAFORM_BIN ?? "terraform";
+
+/** The secrets the render fixture is applied with: test values, never real ones. */
+export const FIXTURE_SECRETS = {
+  node_secret: "test-node-secret-0123456789abcdef-0123",
+  turn_static_auth_secrets: ["turn-secret-current-0123456789abcdef", "turn-secret-previous-0123456789abcdef"],
+};
+
+export interface RenderOutputs {
+  sfu_user_data: string;
+  turn_user_data: string;
+  turnserver_conf: string;
+  firewall: Record<"sfu" | "turn", FirewallRule[]>;
+}
+
+export interface FirewallRule {
+  name: string;
+  protocol: "udp" | "tcp";
+  from_port: number;
+  to_port: number;
+  source: "any" | "vpc";
+}
+
+/**
+ * Applies the provider-free render fixture (terraform/test/fixtures/render) with its own
+ * data directory and state in a temporary directory, so nothing is written to the
+ * repository, and returns its outputs (sensitive ones included: they hold test values).
+ */
+export async function applyRenderFixture(): Promise<RenderOutputs> {
+  const work = await mkdtemp(join(tmpdir(), "meridian-tf-render-"));
+  const env = {
+    ...process.env,
+    TF_CLI_CONFIG_FILE: "/dev/null",
+    TF_DATA_DIR: join(work, "data"),
+    TF_IN_AUTOMATION: "1",
+    CHECKPOINT_DISABLE: "1",
+    TF_VAR_node_secret: FIXTURE_SECRETS.node_secret,
+    TF_VAR_turn_static_auth_secrets: JSON.stringify(FIXTURE_SECRETS.turn_static_auth_secrets),
+  };
+  const tf = (...args: string[]) => run(TERRAFORM_BIN, [`-chdir=${RENDER_FIXTURE}`, ...args], { env, maxBuffer: 16 * 1024 * 1024 });
+  try {
+    await tf("init", "-input=false", "-no-color", `-backend-config=path=${join(work, "terraform.tfstate")}`);
+    await tf("apply", "-input=false", "-no-color", "-auto-approve");
+    const { stdout } = await tf("output", "-json", "-no-color");
+    const outputs = JSON.parse(stdout) as Record<string, { value: unknown }>;
+    return Object.fromEntries(Object.entries(outputs).map(([name, o]) => [name, o.value])) as unknown as RenderOutputs;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** The content of one file a cloud-config writes. */
+export function writtenFile(cloudConfig: string, path: string): string {
+  const files = parseWriteFiles(cloudConfig);
+  const file = files.get(path);
+  if (file === undefined) throw new Error(`user-data writes no ${path}`);
+  return file;
+}
+
+/**
+ * Terraform's yamlencode writes each write_files entry as `- "content": |` with the
+ * content indented by four spaces, then `"path": "..."`. Enough YAML for these tests,
+ * without a YAML dependency; cloud-init's own schema check covers the YAML itself.
+ */
+function parseWriteFiles(cloudConfig: string): Map<string, string> {
+  const files = new Map<string, string>();
+  const lines = cloudConfig.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    if (!/^- "content": \|/.test(lines[i]!)) continue;
+    const body: string[] = [];
+    let j = i + 1;
+    for (; j < lines.length && (lines[j]!.startsWith("    ") || lines[j] === ""); j++) body.push(lines[j]!.slice(4));
+    const path = /^ {2}"path": "(.*)"$/.exec(lines.slice(j, j + 3).find((l) => l.startsWith('  "path"')) ?? "")?.[1];
+    if (path) files.set(path, body.join("\n").replace(/\n*$/, "\n"));
+    i = j - 1;
+  }
+  return files;
+}
