@@ -18,6 +18,7 @@ import { ThroughputMeter } from "./net-throughput.ts";
 import { probeStun, type ProbeTarget } from "./probe.ts";
 
 export const AGENT_VERSION = "0.1.0";
+const PROBE_TIMEOUT_MS = 1000;
 
 /** A TURN node hosts no routers or transports: every media call is refused, typed. */
 export const REFUSE_MEDIA_CALLS = Object.fromEntries(
@@ -116,7 +117,9 @@ export class TurnAgent {
   }
 
   async #checkHealth(): Promise<void> {
-    const ok = await this.#probe(this.#config.probe, Math.min(1000, this.#config.healthIntervalMs));
+    // Probes run one after another (the next is scheduled when this one ends), so a
+    // full second to answer costs nothing on a healthy node and forgives a busy one.
+    const ok = await this.#probe(this.#config.probe, PROBE_TIMEOUT_MS);
     if (this.#stopping) return;
     if (ok) {
       this.#failures = 0;

@@ -1,21 +1,18 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { probeStun } from "../../src/probe.ts";
-import { renderTurnConfig, type TurnConfigParams } from "../../src/render-config.ts";
+import { TURNSERVER_BIN, startLocalCoturn, stopChild } from "../../src/local-coturn.ts";
+import type { TurnConfigParams } from "../../src/render-config.ts";
 import type { TurnPorts } from "../../src/ports.ts";
 
 /**
- * Real coturn for the tests: renders a config with the project's renderer on ports of
- * its own (so suites and a running `npm start` never collide), starts /usr/bin/turnserver,
- * waits until it answers STUN, and kills it by PID afterwards.
+ * Real coturn for the tests, on ports of its own (so suites and a running `npm start`
+ * never collide), through the same launcher the local stack uses.
  */
-
-export const TURNSERVER_BIN = process.env.TURNSERVER_BIN ?? "/usr/bin/turnserver";
 
 /** Missing coturn: the suite fails under CI=true and is skipped with the reason elsewhere. */
 export function coturnAvailable(): boolean {
@@ -41,7 +38,6 @@ const RELAY_PORTS = 16;
 export interface StartOptions {
   /** Builds the render parameters once the ports and the scratch directory are known. */
   readonly params: (ports: TurnPorts, dir: string) => TurnConfigParams | Promise<TurnConfigParams>;
-  readonly readyTimeoutMs?: number;
   /** Reuse these ports (a restart); otherwise a free block is picked. */
   readonly ports?: TurnPorts;
 }
@@ -57,57 +53,27 @@ export async function startCoturn(options: StartOptions): Promise<RunningCoturn>
     relayMaxPort: base + 1 + RELAY_PORTS,
     prometheusPort: 9641,
   };
-  const config = renderTurnConfig(await options.params(ports, dir));
-  const configFile = join(dir, "turnserver.conf");
-  await writeFile(configFile, config, { mode: 0o600 });
-  const child = spawn(TURNSERVER_BIN, ["-c", configFile, `--pidfile=${join(dir, "turnserver.pid")}`, `--db=${join(dir, "turndb")}`], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let log = "";
-  child.stdout.on("data", (chunk: Buffer) => (log += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (log += chunk.toString()));
-  const running: RunningCoturn = {
-    host: "127.0.0.1",
-    ports,
-    config,
-    pid: child.pid!,
-    dir,
-    log: () => log,
-    stop: async () => {
-      await killAndWait(child);
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
   try {
-    await waitUntilReady(child, ports, options.readyTimeoutMs ?? 10_000);
+    const coturn = await startLocalCoturn({ params: await options.params(ports, dir), dir });
+    return {
+      host: "127.0.0.1",
+      ports,
+      config: coturn.config,
+      pid: coturn.pid,
+      dir,
+      log: coturn.log,
+      stop: async () => {
+        await coturn.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
   } catch (error) {
-    await running.stop();
-    throw new Error(`${(error as Error).message}\n--- coturn log ---\n${log.slice(-3000)}`);
+    await rm(dir, { recursive: true, force: true });
+    throw error;
   }
-  return running;
 }
 
-async function waitUntilReady(child: ChildProcess, ports: TurnPorts, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let exited: string | undefined;
-  child.once("exit", (code, signal) => (exited = `coturn exited early (code ${code}, signal ${signal})`));
-  // Polled with a per-probe timeout and an overall deadline: coturn signals readiness
-  // only to systemd (sd_notify), so answering STUN is the observable event.
-  while (Date.now() < deadline) {
-    if (exited) throw new Error(exited);
-    if (await probeStun({ host: "127.0.0.1", port: ports.listeningPort }, 200)) return;
-  }
-  throw new Error(`coturn did not answer STUN on 127.0.0.1:${ports.listeningPort} within ${timeoutMs} ms`);
-}
-
-export async function killAndWait(child: ChildProcess, graceMs = 3000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
+export { stopChild as killAndWait };
 
 /** A block of consecutive ports free for both UDP and TCP on 127.0.0.1. */
 export async function findFreePortBlock(count: number, attempts = 50): Promise<number> {
