@@ -10,7 +10,18 @@
 # holds only loopback. Provider modules (aws-region, envs/example) are validated and
 # tested against a mocked AWS provider when a local provider mirror exists
 # (TF_PROVIDER_MIRROR, default /opt/tf-plugins); without one, only their parsed HCL is.
+#
+#   bash scripts/check-infra.sh              everything
+#   bash scripts/check-infra.sh --no-vitest  Terraform and cloud-init only (for a caller
+#                                            that runs turn/ and terraform/test as vitest projects)
 set -euo pipefail
+run_vitest=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-vitest) run_vitest=0 ;;
+    *) printf 'usage: %s [--no-vitest]\n' "$0" >&2; exit 2 ;;
+  esac
+done
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 export TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
@@ -54,7 +65,7 @@ if [ "${MERIDIAN_INFRA_IN_NETNS:-}" != 1 ]; then
   else ns=()
   fi
   if [ ${#ns[@]} -gt 0 ]; then
-    exec "${ns[@]}" env MERIDIAN_INFRA_IN_NETNS=1 PATH="$PATH" bash -c 'ip link set lo up && exec bash scripts/check-infra.sh' 
+    exec "${ns[@]}" env MERIDIAN_INFRA_IN_NETNS=1 PATH="$PATH" bash -c 'ip link set lo up && exec bash scripts/check-infra.sh "$@"' check-infra.sh "$@"
   fi
   [ "${CI:-}" = true ] && die "cannot create a loopback-only network namespace (unshare -n); CI needs one"
   log "warning: no network namespace available (unshare -n); checks run on the host's loopback"
@@ -135,10 +146,12 @@ step "render SFU and TURN user-data (terraform/test/fixtures/render)" render_use
 step "cloud-init schema: SFU user-data" cloud-init schema --config-file "$work/sfu.yaml"
 step "cloud-init schema: TURN user-data" cloud-init schema --config-file "$work/turn.yaml"
 step "bash -n: scripts inside the user-data" bash_syntax_of_scripts
-step "tsc: turn, terraform tests" bash -c 'node_modules/.bin/tsc -p turn && node_modules/.bin/tsc -p terraform'
-step "vitest: HCL invariants, ports vs firewall, template parity (terraform/test)" \
-  node_modules/.bin/vitest run --config terraform/test/vitest.config.ts
-step "vitest: coturn config, credentials, real coturn, TURN agent (turn/)" \
-  node_modules/.bin/vitest run --config turn/vitest.config.ts
+if [ "$run_vitest" = 1 ]; then
+  step "tsc: turn, terraform tests" bash -c 'node_modules/.bin/tsc -p turn && node_modules/.bin/tsc -p terraform'
+  step "vitest: HCL invariants, ports vs firewall, template parity (terraform/test)" \
+    node_modules/.bin/vitest run --config terraform/test/vitest.config.ts
+  step "vitest: coturn config, credentials, real coturn, TURN agent (turn/)" \
+    node_modules/.bin/vitest run --config turn/vitest.config.ts
+fi
 # The plain closing line CI and people read: N passed, N failed.
 printf 'check-infra: %d passed, 0 failed\n' "$passed"

@@ -3,6 +3,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    name: "terraform",
     root: fileURLToPath(new URL(".", import.meta.url)),
     include: ["**/*.test.ts"],
     // Runs terraform (init + apply of a provider-free fixture) once per file.
