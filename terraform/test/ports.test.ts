@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { renderTurnConfig, DEFAULT_LIMITS } from "../../turn/src/render-config.ts";
 import { loadPorts } from "../../turn/src/ports.ts";
-import { TERRAFORM_DIR, FIXTURE_SECRETS, applyRenderFixture, writtenFile, type FirewallRule, type RenderOutputs } from "./support/terraform.ts";
+import { TERRAFORM_DIR, FIXTURE_SECRETS, applyRenderFixture, terraformAvailable, writtenFile, type FirewallRule, type RenderOutputs } from "./support/terraform.ts";
 
 /**
  * On values Terraform actually evaluated (the provider-free render fixture): the ports
@@ -28,7 +28,7 @@ function envValue(env: string, name: string): string {
   return match[1]!;
 }
 
-describe("ports: what nodes listen on is what the firewall opens", () => {
+describe.runIf(terraformAvailable())("ports: what nodes listen on is what the firewall opens", () => {
   let out: RenderOutputs;
   const ports = loadPorts();
 
