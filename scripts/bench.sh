@@ -15,6 +15,8 @@ if [ "${MERIDIAN_IN_NETNS:-}" != 1 ]; then
     exec "${ns[@]}" env MERIDIAN_IN_NETNS=1 bash -c 'ip link set lo up && exec bash scripts/bench.sh "$@"' bench.sh "$@"
   fi
 fi
+# room-relay holds 1,000 sockets (4 descriptors each in workerd).
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
   for dir in bench/*/run.ts; do names+=("$(basename "$(dirname "$dir")")"); done

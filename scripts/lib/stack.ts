@@ -22,6 +22,8 @@ export interface NodeSpec {
 }
 
 export interface StackOptions {
+  /** The Worker's wrangler config; the project's by default. */
+  readonly config?: string;
   readonly port: number;
   readonly nodeSecret: string;
   /** The edge's other secrets and vars (SIGNING_KEYS, API_KEYS, WEBHOOK_SECRET, …); fresh ones by default. */
@@ -97,7 +99,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       [
         join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
         "dev",
-        "--config", join(ROOT, "wrangler.toml"),
+        "--config", options.config ?? join(ROOT, "wrangler.toml"),
         "--local",
         "--ip", "127.0.0.1",
         "--port", String(options.port),

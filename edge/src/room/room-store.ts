@@ -116,23 +116,20 @@ CREATE TABLE IF NOT EXISTS consumers (
   transport_id TEXT NOT NULL,
   producer_id TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS chat (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  sender_id TEXT NOT NULL,
-  identity TEXT NOT NULL,
-  name TEXT NOT NULL,
-  text TEXT NOT NULL,
-  sent_at INTEGER NOT NULL,
-  client_id TEXT NOT NULL,
-  UNIQUE (identity, client_id)
-);
+-- One log for everything the room tells its participants. Chat messages live in it too
+-- (one write per message) and are never pruned; other events are kept for resume only.
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   event TEXT NOT NULL,
   data TEXT NOT NULL,
   audience TEXT NOT NULL,
-  at INTEGER NOT NULL
+  at INTEGER NOT NULL,
+  identity TEXT,
+  client_id TEXT
 );
+CREATE UNIQUE INDEX IF NOT EXISTS chat_once ON events (identity, client_id) WHERE client_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_by_kind ON events (event, seq);
+CREATE TABLE IF NOT EXISTS log_state (one INTEGER PRIMARY KEY CHECK (one = 1), pruned_through INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS bans (identity TEXT PRIMARY KEY, at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS transports_by_participant ON transports (participant_id);
 CREATE INDEX IF NOT EXISTS producers_by_participant ON producers (participant_id);
@@ -166,19 +163,17 @@ function producerFrom(row: Row): ProducerRow {
   };
 }
 
+type StoredChat = Omit<ChatMessage, "seq">;
+
+/** A chat row's message; its seq is the row's (unknown when the message was stored). */
 function chatFrom(row: Row): ChatMessage {
-  return {
-    seq: row.seq as number,
-    from: row.sender_id as string,
-    name: row.name as string,
-    text: row.text as string,
-    sentAt: row.sent_at as number,
-    clientId: row.client_id as string,
-  };
+  return { seq: row.seq as number, ...(JSON.parse(row.data as string) as StoredChat) };
 }
 
 export class RoomStore {
   readonly #sql: SqlStorage;
+  /** Participants are read on every request: cached, and dropped on every write. */
+  readonly #participants = new Map<string, ParticipantRow | undefined>();
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
@@ -187,6 +182,7 @@ export class RoomStore {
 
   /** Creates the tables (again, after the room's storage was deleted). */
   ensureSchema(): void {
+    this.#participants.clear();
     this.#sql.exec(SCHEMA);
   }
 
@@ -240,6 +236,7 @@ export class RoomStore {
   // ── participants ──────────────────────────────────────────────────────────
 
   addParticipant(p: ParticipantRow): void {
+    this.#participants.clear();
     this.#sql.exec(
       `INSERT INTO participants (id, identity, display_name, role, avatar, state, presence, since, disconnected_at, resume_hash)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -248,8 +245,12 @@ export class RoomStore {
   }
 
   participant(id: string): ParticipantRow | undefined {
+    if (this.#participants.has(id)) return this.#participants.get(id);
     const row = this.#sql.exec<Row>("SELECT * FROM participants WHERE id = ?", id).toArray()[0];
-    return row ? participantFrom(row) : undefined;
+    const participant = row ? participantFrom(row) : undefined;
+    if (this.#participants.size > 5000) this.#participants.clear();
+    this.#participants.set(id, participant);
+    return participant;
   }
 
   participants(state?: ParticipantState): ParticipantRow[] {
@@ -260,11 +261,13 @@ export class RoomStore {
   }
 
   setState(id: string, state: ParticipantState, since: number, displayName?: string): void {
+    this.#participants.clear();
     if (displayName === undefined) this.#sql.exec("UPDATE participants SET state = ?, since = ? WHERE id = ?", state, since, id);
     else this.#sql.exec("UPDATE participants SET state = ?, since = ?, display_name = ? WHERE id = ?", state, since, displayName, id);
   }
 
   setPresence(id: string, presence: Presence, disconnectedAt: number): void {
+    this.#participants.clear();
     this.#sql.exec("UPDATE participants SET presence = ?, disconnected_at = ? WHERE id = ?", presence, disconnectedAt, id);
   }
 
@@ -287,6 +290,7 @@ export class RoomStore {
 
   /** Removes a participant with everything they own; returns their transport ids. */
   removeParticipant(id: string): string[] {
+    this.#participants.clear();
     const transports = this.#sql
       .exec<{ id: string }>("SELECT id FROM transports WHERE participant_id = ?", id)
       .toArray()
@@ -401,24 +405,27 @@ export class RoomStore {
 
   // ── chat ──────────────────────────────────────────────────────────────────
 
-  /** Stores a message once per (sender identity, client id); a resend returns the original. */
-  addChat(m: Omit<ChatMessage, "seq"> & { identity: string }): { message: ChatMessage; duplicate: boolean } {
-    const existing = this.#sql
-      .exec<Row>("SELECT * FROM chat WHERE identity = ? AND client_id = ?", m.identity, m.clientId)
-      .toArray()[0];
-    if (existing) return { message: chatFrom(existing), duplicate: true };
-    const row = this.#sql
-      .exec<Row>(
-        `INSERT INTO chat (sender_id, identity, name, text, sent_at, client_id) VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
-        m.from, m.identity, m.name, m.text, m.sentAt, m.clientId,
+  /**
+   * Logs a chat message once per (sender identity, client id), in one write; a resend
+   * returns the stored message instead.
+   */
+  addChat(m: StoredChat & { identity: string }, audience: Audience, now: number): { message: ChatMessage; duplicate: boolean } {
+    const { identity, ...message } = m;
+    const inserted = this.#sql
+      .exec<{ seq: number }>(
+        `INSERT INTO events (event, data, audience, at, identity, client_id) VALUES ('chat', ?, ?, ?, ?, ?)
+         ON CONFLICT (identity, client_id) WHERE client_id IS NOT NULL DO NOTHING RETURNING seq`,
+        JSON.stringify(message), JSON.stringify(audience), now, identity, m.clientId,
       )
-      .one();
-    return { message: chatFrom(row), duplicate: false };
+      .toArray()[0];
+    if (inserted) return { message: { seq: inserted.seq, ...message }, duplicate: false };
+    const existing = this.#sql.exec<Row>("SELECT * FROM events WHERE identity = ? AND client_id = ?", identity, m.clientId).one();
+    return { message: chatFrom(existing), duplicate: true };
   }
 
   chatPage(before: number | undefined, limit: number): { messages: ChatMessage[]; hasMore: boolean } {
     const rows = this.#sql
-      .exec<Row>("SELECT * FROM chat WHERE seq < ? ORDER BY seq DESC LIMIT ?", before ?? Number.MAX_SAFE_INTEGER, limit + 1)
+      .exec<Row>("SELECT * FROM events WHERE event = 'chat' AND seq < ? ORDER BY seq DESC LIMIT ?", before ?? Number.MAX_SAFE_INTEGER, limit + 1)
       .toArray();
     const hasMore = rows.length > limit;
     return { messages: rows.slice(0, limit).reverse().map(chatFrom), hasMore };
@@ -439,8 +446,9 @@ export class RoomStore {
     return this.#sql.exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM events").one().seq ?? 0;
   }
 
-  firstSeq(): number {
-    return this.#sql.exec<{ seq: number | null }>("SELECT MIN(seq) AS seq FROM events").one().seq ?? 0;
+  /** Events up to this seq may have been pruned: a resume from before it cannot be served. */
+  prunedThrough(): number {
+    return this.#sql.exec<{ seq: number }>("SELECT pruned_through AS seq FROM log_state WHERE one = 1").toArray()[0]?.seq ?? 0;
   }
 
   eventsAfter(seq: number): LoggedEvent[] {
@@ -450,14 +458,25 @@ export class RoomStore {
       .map((row) => ({
         seq: row.seq as number,
         event: row.event as string,
-        data: JSON.parse(row.data as string),
+        data: row.event === "chat" ? { message: chatFrom(row) } : JSON.parse(row.data as string),
         audience: JSON.parse(row.audience as string) as Audience,
       }));
   }
 
-  /** Keeps the log bounded: the newest `keep` events, none older than `maxAgeMs`. */
+  /** Keeps the non-chat log bounded: the newest `keep` events, none older than `olderThan`. */
   pruneEvents(keep: number, olderThan: number): void {
-    this.#sql.exec("DELETE FROM events WHERE seq <= (SELECT MAX(seq) FROM events) - ? OR at < ?", keep, olderThan);
+    const cutoff = this.#sql
+      .exec<{ seq: number | null }>(
+        "SELECT MAX(seq) AS seq FROM events WHERE event <> 'chat' AND (seq <= (SELECT MAX(seq) FROM events) - ? OR at < ?)",
+        keep, olderThan,
+      )
+      .one().seq;
+    if (cutoff === null) return;
+    this.#sql.exec("DELETE FROM events WHERE event <> 'chat' AND seq <= ?", cutoff);
+    this.#sql.exec(
+      "INSERT INTO log_state (one, pruned_through) VALUES (1, ?) ON CONFLICT (one) DO UPDATE SET pruned_through = MAX(pruned_through, excluded.pruned_through)",
+      cutoff,
+    );
   }
 
 }

@@ -62,9 +62,14 @@ export class Room {
   publish<K extends EventName>(event: K, data: EventData<RoomEvents, K>, audience: Audience): number {
     const now = Date.now();
     const seq = this.store.appendEvent(event, data, audience, now);
+    this.delivered(event, data, audience, seq, now);
+    return seq;
+  }
+
+  /** Delivers an event the store has already logged (chat logs itself in one write). */
+  delivered<K extends EventName>(event: K, data: EventData<RoomEvents, K>, audience: Audience, seq: number, now = Date.now()): void {
     this.sockets.deliver(event, data, audience, seq);
     if (++this.#publishes % 200 === 0) this.store.pruneEvents(this.config.eventLogKeep, now - this.config.eventLogMaxAgeMs);
-    return seq;
   }
 
   /** The logged events after `seq` that `participant` should have seen, as frames. */
@@ -81,8 +86,7 @@ export class Room {
 
   /** Whether the log still holds everything after `seq`. */
   canReplayFrom(seq: number): boolean {
-    const first = this.store.firstSeq();
-    return first === 0 || first <= seq + 1;
+    return seq >= this.store.prunedThrough();
   }
 
   /** Queues an integrator event; never fails the caller. */

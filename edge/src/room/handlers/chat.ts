@@ -15,15 +15,14 @@ export function chatHandlers(room: Room): Chat {
   return {
     sendChat: async ({ clientId, text }, { session }) => {
       const sender = participantOf(room, session, "joined");
-      const { message, duplicate } = room.store.addChat({
-        from: sender.id,
-        identity: sender.identity,
-        name: sender.displayName,
-        text,
-        sentAt: Date.now(),
-        clientId,
-      });
-      if (!duplicate) room.publish("chat", { message }, { to: "joined" });
+      const now = Date.now();
+      const audience = { to: "joined" } as const;
+      const { message, duplicate } = room.store.addChat(
+        { from: sender.id, identity: sender.identity, name: sender.displayName, text, sentAt: now, clientId },
+        audience,
+        now,
+      );
+      if (!duplicate) room.delivered("chat", { message }, audience, message.seq, now);
       return { seq: message.seq, sentAt: message.sentAt };
     },
 
