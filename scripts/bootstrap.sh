@@ -64,6 +64,32 @@ meridian_ensure_worker() {
   meridian_die "no mediasoup worker: set MEDIASOUP_WORKER_BIN to a mediasoup-worker binary, or allow mediasoup's prebuilt download (npm run worker:fetch -w sfu-nodes)"
 }
 
+# Debian packages the tests and the local stack use: Chromium (browser tests), coturn
+# (TURN), iproute2/util-linux (loopback-only namespace), certutil, cloud-init (checks the
+# rendered user-data), openssl. Installed with apt when root or sudo allows; otherwise
+# the missing ones are named and the tests that need them say so.
+MERIDIAN_DEBIAN_PACKAGES=(chromium coturn iproute2 util-linux libnss3-tools ca-certificates cloud-init openssl)
+
+meridian_ensure_debian_packages() {
+  command -v dpkg-query >/dev/null 2>&1 || return 0
+  local missing=() p sudo=""
+  for p in "${MERIDIAN_DEBIAN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    if sudo -n true 2>/dev/null; then sudo="sudo"; else
+      meridian_log "missing Debian packages (not root, no sudo): ${missing[*]}"
+      return 0
+    fi
+  fi
+  meridian_log "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
+    { $sudo apt-get update -qq && $sudo apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; } ||
+    meridian_die "apt-get install ${missing[*]} failed"
+}
+
 meridian_bootstrap() {
   meridian_ensure_node
   meridian_ensure_deps
