@@ -21,6 +21,7 @@ const secrets = {
   SIGNING_KEYS: JSON.stringify({ keys: [...activeKeys.keys, ...oldKeys.keys] }),
   API_KEYS: JSON.stringify([apiKey.entry]),
   WEBHOOK_SECRET: "test-webhook-secret",
+  TURN_SECRET: "test-turn-secret-current test-turn-secret-previous",
 };
 // wrangler.toml declares these as required secrets; the tests provide them.
 Object.assign(process.env, secrets);

@@ -84,3 +84,21 @@ export const Direction = v.picklist(["send", "recv"]);
 export type Direction = v.InferOutput<typeof Direction>;
 
 export const Id = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
+
+/** An RTCIceServer as browsers take it (STUN/TURN URLs, with TURN REST credentials). */
+export const IceServer = v.object({
+  urls: v.union([Str, v.pipe(v.array(Str), v.maxLength(8))]),
+  username: v.optional(Str),
+  credential: v.optional(Str),
+});
+export type IceServer = v.InferOutput<typeof IceServer>;
+
+/** Simulcast/SVC layer a subscriber wants: 0 is the smallest. */
+export const Layers = v.object({
+  spatialLayer: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2)),
+  temporalLayer: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2))),
+});
+export type Layers = v.InferOutput<typeof Layers>;
+
+/** Stats as mediasoup reports them: passed through, shape owned by mediasoup. */
+export const StatsList = v.pipe(v.array(v.looseObject({ type: v.string() })), v.maxLength(64));

@@ -3,7 +3,10 @@ import { ErrorBody } from "./errors.ts";
 import {
   Direction,
   DtlsParameters,
+  IceParameters,
   Id,
+  Layers,
+  StatsList,
   MediaKind,
   RtpCapabilities,
   RtpParameters,
@@ -50,6 +53,10 @@ export const NodeRegistration = v.object({
   lat: Latitude,
   lon: Longitude,
   load: NodeLoad,
+  /** TURN nodes: the URLs browsers use (turn:host:3478?transport=udp, turns:host:5349, …). */
+  urls: v.optional(v.pipe(v.array(v.pipe(v.string(), v.regex(/^turns?:[^\s]+$/), v.maxLength(256))), v.maxLength(8))),
+  /** SFU nodes, after a reconnect: the rooms they still carry, so the edge can reconcile. */
+  carrying: v.optional(v.pipe(v.array(v.object({ roomId: Id, routerId: Id })), v.maxLength(10_000))),
 });
 export type NodeRegistration = v.InferOutput<typeof NodeRegistration>;
 
@@ -62,6 +69,10 @@ export type NodeToEdgeMethods = typeof nodeToEdgeMethods;
 /** Events the node sends to the edge. */
 export const nodeToEdgeEvents = {
   load: NodeLoad,
+  /** The loudest participant of a room changed (ActiveSpeakerObserver). */
+  activeSpeaker: v.object({ roomId: Id, routerId: Id, participantId: v.nullable(Id) }),
+  /** A mediasoup worker died: these rooms' routers are gone and must move. */
+  routersLost: v.object({ rooms: v.array(v.object({ roomId: Id, routerId: Id })), reason: v.string() }),
   error: ErrorBody,
 } as const;
 export type NodeToEdgeEvents = typeof nodeToEdgeEvents;
@@ -99,5 +110,8 @@ export const edgeToNodeMethods = {
     v.object({ consumerId: Id, kind: MediaKind, rtpParameters: RtpParameters }),
   ),
   resumeConsumer: method(v.object({ consumerId: Id }), Empty),
+  setPreferredLayers: method(v.object({ consumerId: Id, ...Layers.entries }), Empty),
+  restartIce: method(v.object({ transportId: Id }), v.object({ iceParameters: IceParameters })),
+  getTransportStats: method(v.object({ transportId: Id }), v.object({ stats: StatsList })),
 } as const;
 export type EdgeToNodeMethods = typeof edgeToNodeMethods;

@@ -4,7 +4,11 @@ import { EventFrame } from "./frames.ts";
 import {
   Direction,
   DtlsParameters,
+  IceParameters,
+  IceServer,
   Id,
+  Layers,
+  StatsList,
   MediaKind,
   MediaSource,
   RtpCapabilities,
@@ -96,6 +100,8 @@ const Media = {
   /** Absent when no media server is available: the room still works for chat and presence. */
   routerRtpCapabilities: v.optional(RtpCapabilities),
   mediaError: v.optional(ErrorBody),
+  /** STUN/TURN servers near the participant, with short-lived TURN credentials (members only). */
+  iceServers: v.optional(v.array(IceServer)),
 };
 
 const Joined = v.object({
@@ -148,6 +154,8 @@ export const roomMethods = {
   ),
   /** Retries media placement after `hello` reported none available. */
   routerCapabilities: method(Empty, v.object({ routerRtpCapabilities: RtpCapabilities })),
+  /** Fresh TURN credentials (they are short-lived), e.g. before an ICE restart. */
+  iceServers: method(Empty, v.object({ iceServers: v.array(IceServer) })),
   join: method(v.object({ displayName: v.optional(DisplayName) }), v.variant("status", [Joined, InLobby])),
   leave: method(Empty, Empty),
 
@@ -176,6 +184,12 @@ export const roomMethods = {
     }),
   ),
   resumeConsumer: method(v.object({ consumerId: Id }), Empty),
+  /** Which simulcast layer this subscriber wants (tile size, bandwidth). */
+  setPreferredLayers: method(v.object({ consumerId: Id, ...Layers.entries }), Empty),
+  /** New ICE credentials for one of one's transports (after a network change). */
+  restartIce: method(v.object({ transportId: Id }), v.object({ iceParameters: IceParameters })),
+  /** The node's stats of one of one's transports (and its producers/consumers). */
+  transportStats: method(v.object({ transportId: Id }), v.object({ stats: StatsList })),
 
   sendChat: method(
     v.object({
@@ -219,6 +233,14 @@ export const roomEvents = {
   lobbyChanged: v.object({ waiting: v.array(LobbyEntry) }),
   /** To a waiting guest: you are in; the room as it is now. */
   admitted: v.object({ peers: v.array(PeerInfo), lastSeq: v.number() }),
+  /** Who is speaking now (the loudest, held for a moment), or nobody. */
+  activeSpeaker: v.object({ peerId: v.nullable(Id) }),
+  /**
+   * The room's media moved (its node failed or is draining): drop every transport,
+   * producer and consumer, load these capabilities, create transports again, re-produce
+   * and re-consume. The call goes on without a click.
+   */
+  mediaReset: v.object({ routerRtpCapabilities: RtpCapabilities, reason: v.string() }),
   /** To a participant whose microphone a host closed. */
   mutedBy: v.object({ by: Id }),
   /** The socket is about to close for this reason. */

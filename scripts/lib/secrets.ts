@@ -20,8 +20,8 @@ export function newSecret(bytes = 24): string {
 }
 
 /** The secrets an edge needs, all fresh. */
-export function newEdgeSecrets(): Record<"NODE_SECRET" | "SIGNING_KEYS" | "API_KEYS" | "WEBHOOK_SECRET", string> {
-  return { NODE_SECRET: newSecret(), SIGNING_KEYS: newSigningKeys(), API_KEYS: "[]", WEBHOOK_SECRET: newSecret() };
+export function newEdgeSecrets(): Record<"NODE_SECRET" | "SIGNING_KEYS" | "API_KEYS" | "WEBHOOK_SECRET" | "TURN_SECRET", string> {
+  return { NODE_SECRET: newSecret(), SIGNING_KEYS: newSigningKeys(), API_KEYS: "[]", WEBHOOK_SECRET: newSecret(), TURN_SECRET: newSecret() };
 }
 
 /**

@@ -23,6 +23,8 @@ const EnvSchema = v.object({
   HEALTH_FAILURES: v.optional(Int(1, 100), "3"),
   LOAD_REPORT_INTERVAL_MS: v.optional(Int(200, 60_000), "5000"),
   TURN_BPS_CAPACITY: v.optional(Int(1, Number.MAX_SAFE_INTEGER)),
+  /** Comma-separated: the URLs browsers use for this node (turn:host:3478?transport=udp, …). */
+  TURN_URLS: v.optional(v.string()),
   LOG_LEVEL: v.optional(v.picklist(["debug", "info", "warn", "error", "silent"]), "info"),
 });
 
@@ -41,7 +43,17 @@ export interface AgentConfig {
   readonly loadReportIntervalMs: number;
   /** Bytes per second the node may relay (coturn's bps-capacity): utilization's denominator. */
   readonly bpsCapacity: number;
+  /** What the edge hands out for this node; none means the node is not offered to browsers. */
+  readonly urls: string[];
   readonly logLevel: "debug" | "info" | "warn" | "error" | "silent";
+}
+
+function turnUrls(value: string | undefined): string[] {
+  const urls = (value ?? "").split(/[\s,]+/).filter(Boolean);
+  const bad = urls.find((u) => !/^turns?:[^\s]+$/.test(u));
+  if (bad) throw new AgentConfigError(`invalid configuration: TURN_URLS: "${bad}" is not a turn: or turns: URL`);
+  if (urls.length > 8) throw new AgentConfigError("invalid configuration: TURN_URLS: at most 8 URLs");
+  return urls;
 }
 
 export class AgentConfigError extends Error {
@@ -74,6 +86,7 @@ export function loadAgentConfig(env: Record<string, string | undefined> = proces
     healthFailures: e.HEALTH_FAILURES,
     loadReportIntervalMs: e.LOAD_REPORT_INTERVAL_MS,
     bpsCapacity: e.TURN_BPS_CAPACITY ?? DEFAULT_LIMITS.bpsCapacity,
+    urls: turnUrls(e.TURN_URLS),
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -89,6 +89,7 @@ export class TurnAgent {
       lat: c.lat,
       lon: c.lon,
       load: this.#load(0),
+      ...(c.urls.length ? { urls: c.urls } : {}),
     };
   }
 

@@ -40,6 +40,7 @@ function env(edgeUrl: string, probePort: number): Record<string, string> {
     NODE_LON: "8.68",
     TURN_PROBE_HOST: "127.0.0.1",
     TURN_PROBE_PORT: String(probePort),
+    TURN_URLS: "turn:203.0.113.9:3478?transport=udp,turn:203.0.113.9:3478?transport=tcp",
     HEALTH_INTERVAL_MS: "100",
     HEALTH_FAILURES: "2",
     LOAD_REPORT_INTERVAL_MS: "60000",
@@ -60,6 +61,7 @@ describe("agent configuration", () => {
     expect(() => loadAgentConfig({})).toThrow(/NODE_SECRET is required/);
     expect(() => loadAgentConfig({ NODE_SECRET: "short" })).toThrow(/at least 16/);
     expect(() => loadAgentConfig({ NODE_SECRET, NODE_ID: "bad id!" })).toThrow(/NODE_ID/);
+    expect(() => loadAgentConfig({ NODE_SECRET, TURN_URLS: "http://203.0.113.9" })).toThrow(/TURN_URLS/);
   });
 });
 
@@ -83,6 +85,7 @@ describe.runIf(coturnAvailable())("TURN agent", () => {
       lat: 50.11,
       lon: 8.68,
       load: { state: "active", workers: 1, routers: 0 },
+      urls: ["turn:203.0.113.9:3478?transport=udp", "turn:203.0.113.9:3478?transport=tcp"],
     });
 
     e.sockets[0]!.send(JSON.stringify({ kind: "req", id: 9, method: "createRouter", params: { roomId: "room-1" } }));

@@ -1,12 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
 import type { NodeKind, NodeLoad, NodeRegistration } from "@meridian/protocol";
 import { createLogger, type Logger } from "../lib/log.ts";
-import { selectNearest } from "./select/nearest.ts";
+import { nearestN, selectNearest } from "./select/nearest.ts";
 import type { NodeCandidate, SelectRequest, Selection } from "./select/strategy.ts";
 
 export interface NodeRecord extends NodeCandidate {
   readonly version: string;
   readonly lastSeen: number;
+  /** TURN nodes: the URLs browsers use. */
+  readonly urls?: string[];
 }
 
 interface NodeRow extends Record<string, SqlStorageValue> {
@@ -19,6 +21,7 @@ interface NodeRow extends Record<string, SqlStorageValue> {
   load: string;
   healthy: number;
   last_seen: number;
+  urls: string | null;
 }
 
 /**
@@ -38,6 +41,8 @@ export class RegistryDO extends DurableObject<Env> {
       ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS nodes (
         id TEXT PRIMARY KEY, kind TEXT NOT NULL, region TEXT NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL,
         version TEXT NOT NULL, load TEXT NOT NULL, healthy INTEGER NOT NULL, last_seen INTEGER NOT NULL)`);
+      const columns = ctx.storage.sql.exec<{ name: string }>("PRAGMA table_info(nodes)").toArray().map((c) => c.name);
+      if (!columns.includes("urls")) ctx.storage.sql.exec("ALTER TABLE nodes ADD COLUMN urls TEXT");
       for (const row of ctx.storage.sql.exec<NodeRow>("SELECT * FROM nodes")) {
         this.#nodes.set(row.id, {
           id: row.id,
@@ -49,6 +54,7 @@ export class RegistryDO extends DurableObject<Env> {
           load: JSON.parse(row.load) as NodeLoad,
           healthy: row.healthy === 1,
           lastSeen: row.last_seen,
+          ...(row.urls ? { urls: JSON.parse(row.urls) as string[] } : {}),
         });
       }
     });
@@ -66,12 +72,14 @@ export class RegistryDO extends DurableObject<Env> {
       load: reg.load,
       healthy: true,
       lastSeen: Date.now(),
+      ...(reg.urls ? { urls: reg.urls } : {}),
     };
     this.#nodes.set(record.id, record);
     this.ctx.storage.sql.exec(
-      `INSERT OR REPLACE INTO nodes (id, kind, region, lat, lon, version, load, healthy, last_seen)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)`,
+      `INSERT OR REPLACE INTO nodes (id, kind, region, lat, lon, version, load, healthy, last_seen, urls)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
       record.id, record.kind, record.region, record.lat, record.lon, record.version, JSON.stringify(record.load), record.lastSeen,
+      record.urls ? JSON.stringify(record.urls) : null,
     );
     this.#log.info("node registered", { nodeId: record.id, region: record.region });
   }
@@ -99,6 +107,11 @@ export class RegistryDO extends DurableObject<Env> {
 
   pick(request: SelectRequest): Selection | null {
     return selectNearest(this.#nodes.values(), request) ?? null;
+  }
+
+  /** The `count` nearest eligible nodes with their URLs (TURN servers for a participant). */
+  pickMany(request: SelectRequest, count: number): Array<Selection & { urls?: string[] }> {
+    return nearestN(this.#nodes.values(), request, count).map((s) => ({ ...s, ...(this.#nodes.get(s.nodeId)?.urls ? { urls: this.#nodes.get(s.nodeId)!.urls! } : {}) }));
   }
 
   isHealthy(nodeId: string): boolean {

@@ -64,6 +64,9 @@ export class MediaService {
     setProducerPaused: (p) => this.setProducerPaused(p),
     consume: (p) => this.consume(p),
     resumeConsumer: (p) => this.resumeConsumer(p),
+    setPreferredLayers: (p) => this.setPreferredLayers(p),
+    restartIce: (p) => this.restartIce(p),
+    getTransportStats: (p) => this.getTransportStats(p),
   };
 
   get state(): NodeState {
@@ -189,6 +192,27 @@ export class MediaService {
     if (!consumer || consumer.closed) throw new ProtocolError("not_found", `no consumer ${consumerId}`);
     await media(() => consumer.resume());
     return {};
+  }
+
+  /** The subscriber's wish (tile size, bandwidth); mediasoup still caps by what BWE allows. */
+  async setPreferredLayers({ consumerId, spatialLayer, temporalLayer }: P<"setPreferredLayers">): Promise<R<"setPreferredLayers">> {
+    const consumer = this.#consumers.get(consumerId);
+    if (!consumer || consumer.closed) throw new ProtocolError("not_found", `no consumer ${consumerId}`);
+    if (consumer.type !== "simulcast" && consumer.type !== "svc") return {};
+    await media(() => consumer.setPreferredLayers({ spatialLayer, ...(temporalLayer === undefined ? {} : { temporalLayer }) }));
+    return {};
+  }
+
+  async restartIce({ transportId }: P<"restartIce">): Promise<R<"restartIce">> {
+    const transport = this.#transport(transportId);
+    const iceParameters = await media(() => transport.restartIce());
+    return { iceParameters };
+  }
+
+  async getTransportStats({ transportId }: P<"getTransportStats">): Promise<R<"getTransportStats">> {
+    const transport = this.#transport(transportId);
+    const stats = await media(() => transport.getStats());
+    return { stats: stats as unknown as R<"getTransportStats">["stats"] };
   }
 
   /** Recomputes utilization from worker CPU and consumer count; call on the report timer. */

@@ -142,6 +142,10 @@ locals {
       "TURN_PROBE_HOST=${node.private_ip}",
       "TURN_PROBE_PORT=${local.ports.turn.listeningPort}",
       "TURN_BPS_CAPACITY=${var.turn_limits.bps_capacity}",
+      "TURN_URLS=${join(",", concat(
+        ["turn:${node.public_ip}:${local.ports.turn.listeningPort}?transport=udp", "turn:${node.public_ip}:${local.ports.turn.listeningPort}?transport=tcp"],
+        local.has_turn_tls ? ["turns:${node.public_ip}:${local.ports.turn.altTlsListeningPort}?transport=tcp"] : [],
+      ))}",
       "LOG_LEVEL=info",
       "",
     ])

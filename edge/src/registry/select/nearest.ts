@@ -20,3 +20,18 @@ export const selectNearest: SelectStrategy = (nodes: Iterable<NodeCandidate>, re
   if (!best) return undefined;
   return { nodeId: best.id, region: best.region, ...(request.point ? { distanceKm: bestKey } : {}) };
 };
+
+/** The `count` nearest eligible nodes, nearest first (ties by id). */
+export function nearestN(nodes: Iterable<NodeCandidate>, request: SelectRequest, count: number): Selection[] {
+  const ranked: Array<{ node: NodeCandidate; key: number }> = [];
+  for (const node of nodes) {
+    if (!isEligible(node, request)) continue;
+    ranked.push({ node, key: request.point ? haversineKm(request.point, node) : node.load.utilization });
+  }
+  ranked.sort((a, b) => a.key - b.key || (a.node.id < b.node.id ? -1 : 1));
+  return ranked.slice(0, count).map(({ node, key }) => ({
+    nodeId: node.id,
+    region: node.region,
+    ...(request.point ? { distanceKm: key } : {}),
+  }));
+}

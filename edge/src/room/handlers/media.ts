@@ -5,7 +5,16 @@ import { participantOf, type RequestContext } from "./context.ts";
 
 type Media = Pick<
   Handlers<RoomMethods, RequestContext>,
-  "createTransport" | "connectTransport" | "produce" | "closeProducer" | "setProducerPaused" | "consume" | "resumeConsumer"
+  | "createTransport"
+  | "connectTransport"
+  | "produce"
+  | "closeProducer"
+  | "setProducerPaused"
+  | "consume"
+  | "resumeConsumer"
+  | "setPreferredLayers"
+  | "restartIce"
+  | "transportStats"
 >;
 
 const KIND_OF: Record<MediaSource, MediaKind> = { mic: "audio", camera: "video", screen: "video", "screen-audio": "audio" };
@@ -132,6 +141,24 @@ export function mediaHandlers(room: Room): Media {
       if (!consumer || consumer.participantId !== participantId) throw new ProtocolError("not_found", `no consumer ${consumerId}`);
       await media.call("resumeConsumer", { consumerId });
       return {};
+    },
+
+    setPreferredLayers: async ({ consumerId, spatialLayer, temporalLayer }, { session }) => {
+      const { id: participantId } = participantOf(room, session, "joined");
+      const consumer = store.consumer(consumerId);
+      if (!consumer || consumer.participantId !== participantId) throw new ProtocolError("not_found", `no consumer ${consumerId}`);
+      await media.call("setPreferredLayers", { consumerId, spatialLayer, ...(temporalLayer === undefined ? {} : { temporalLayer }) });
+      return {};
+    },
+
+    restartIce: async ({ transportId }, { session }) => {
+      ownTransport(participantOf(room, session, "hello").id, transportId);
+      return media.call("restartIce", { transportId });
+    },
+
+    transportStats: async ({ transportId }, { session }) => {
+      ownTransport(participantOf(room, session, "hello").id, transportId);
+      return media.call("getTransportStats", { transportId });
     },
   };
 }

@@ -10,10 +10,11 @@ import {
 import { sha256Hex } from "../../auth/api-keys.ts";
 import { defaultAvatar, profileStub, type Profile } from "../../profiles/profile-do.ts";
 import { errorFields } from "../../lib/log.ts";
+import { iceServersFor } from "../../turn/ice-servers.ts";
 import type { Room } from "../room.ts";
 import { participantOf, type RequestContext } from "./context.ts";
 
-type Membership = Pick<Handlers<RoomMethods, RequestContext>, "hello" | "resume" | "routerCapabilities" | "join" | "leave">;
+type Membership = Pick<Handlers<RoomMethods, RequestContext>, "hello" | "resume" | "routerCapabilities" | "iceServers" | "join" | "leave">;
 
 function checkProtocol(protocol: number): void {
   if (protocol !== PROTOCOL_VERSION) {
@@ -41,6 +42,17 @@ async function mediaFor(room: Room, geo: RequestContext["session"]["geo"]) {
 export function membershipHandlers(room: Room, env: Env): Membership {
   const { store, sockets } = room;
 
+  /** ICE servers for a member; a registry hiccup costs TURN, not the join. */
+  const iceFor = async (geo: RequestContext["session"]["geo"], participantId: string) => {
+    try {
+      const iceServers = await iceServersFor(env, geo, participantId);
+      return iceServers.length ? { iceServers } : {};
+    } catch (error) {
+      room.log.warn("no ICE servers for a participant", errorFields(error));
+      return {};
+    }
+  };
+
   const profileOf = async (subject: string): Promise<Profile> => {
     try {
       return await profileStub(env, subject).get();
@@ -58,13 +70,13 @@ export function membershipHandlers(room: Room, env: Env): Membership {
       if (!current) throw new ProtocolError("room_not_found", "room does not exist");
       if (current.endedAt) throw new ProtocolError("room_closed", "this room has ended");
       const { claims } = session;
-      const [media, profile] = await Promise.all([mediaFor(room, session.geo), profileOf(claims.sub)]);
+      const participantId = crypto.randomUUID();
+      const [media, profile, ice] = await Promise.all([mediaFor(room, session.geo), profileOf(claims.sub), iceFor(session.geo, participantId)]);
       if (ws.readyState !== WebSocket.OPEN) throw new ProtocolError("closed", "socket closed during hello");
 
       const displayName = profile.displayName ?? (claims.name || "Guest");
       const avatar = profile.avatar ?? defaultAvatar(claims.sub, displayName);
       const resumeToken = randomToken();
-      const participantId = crypto.randomUUID();
       store.addParticipant({
         id: participantId,
         identity: claims.sub,
@@ -79,7 +91,7 @@ export function membershipHandlers(room: Room, env: Env): Membership {
       });
       sockets.save(ws, { ...session, participantId, state: "prejoin", role: claims.role });
       await room.arrived();
-      return { roomId: current.roomId, participantId, role: claims.role, displayName, avatar, settings: current.settings, resumeToken, ...media };
+      return { roomId: current.roomId, participantId, role: claims.role, displayName, avatar, settings: current.settings, resumeToken, ...media, ...ice };
     },
 
     resume: async ({ protocol, participantId, resumeToken, lastSeq }, { ws, session }) => {
@@ -94,7 +106,10 @@ export function membershipHandlers(room: Room, env: Env): Membership {
         throw refuse("the resume window has passed");
       }
       if (!room.canReplayFrom(lastSeq)) throw refuse("too many events were missed");
-      const media = participant.state === "prejoin" ? {} : await mediaFor(room, session.geo);
+      const [media, ice] = await Promise.all([
+        participant.state === "prejoin" ? {} : mediaFor(room, session.geo),
+        iceFor(session.geo, participantId),
+      ]);
       if (ws.readyState !== WebSocket.OPEN) throw new ProtocolError("closed", "socket closed during resume");
       // From here on everything is synchronous, so no event can slip between the replay and live delivery.
       const fresh = store.participant(participantId);
@@ -119,12 +134,18 @@ export function membershipHandlers(room: Room, env: Env): Membership {
         peers: fresh.state === "joined" ? store.peers(participantId) : [],
         missed,
         ...media,
+        ...ice,
       };
     },
 
     routerCapabilities: async (_params, { session }) => {
       participantOf(room, session, "hello");
       return { routerRtpCapabilities: (await room.media.ensureRouter(session.geo)).rtpCapabilities };
+    },
+
+    iceServers: async (_params, { session }) => {
+      const participant = participantOf(room, session, "hello");
+      return { iceServers: await iceServersFor(env, session.geo, participant.id) };
     },
 
     join: async ({ displayName }, { ws, session }) => {
