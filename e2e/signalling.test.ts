@@ -203,9 +203,9 @@ describe.skipIf(!prerequisites)("signalling through the edge and a real SFU node
     await stopChild(impostor);
   });
 
-  it("shuts a node down gracefully on SIGTERM and stops choosing it", async () => {
+  it("stops a node at once on SIGINT (cleanly, exit 0) and stops choosing it", async () => {
     const node = stack.nodes.get("sig-node-1")!;
-    await stopChild(node);
+    await stopChild(node, 5000, "SIGINT");
     expect(node.exitCode).toBe(0);
     // The node DO learns of the close asynchronously; each attempt is a fresh room and socket.
     const attempt = async () => {

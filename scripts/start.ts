@@ -38,7 +38,15 @@ const stack = await startStack({
   nodeSecret: secrets.NODE_SECRET!,
   edgeEnv: secrets,
   persistTo: join(ROOT, ".wrangler/state"),
-  nodes: [{ id: "local-1", region: "local", rtcPortBase: Number(process.env.RTC_PORT_BASE ?? 40000), workers: 1 }],
+  nodes: [
+    {
+      id: "local-1",
+      region: "local",
+      rtcPortBase: Number(process.env.RTC_PORT_BASE ?? 40000),
+      workers: 1,
+      env: { METRICS_PORT: process.env.METRICS_PORT ?? "9310" },
+    },
+  ],
   logs: "inherit",
   edgeLogLevel: "warn",
 });

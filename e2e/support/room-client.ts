@@ -27,9 +27,30 @@ export class RoomClient {
     this.closed = new Promise((resolve) => client.onClose(resolve));
   }
 
-  static async connect(baseUrl: string, roomId: string, token: string): Promise<RoomClient> {
+  /**
+   * Connects with a token. `cf` stands in for Cloudflare's request.cf (latitude,
+   * longitude, colo, country): wrangler dev takes it from the MF-CF-Blob header.
+   */
+  static async connect(baseUrl: string, roomId: string, token: string, options: { cf?: Record<string, string> } = {}): Promise<RoomClient> {
     const client = new SignallingClient(`${baseUrl.replace(/^http/, "ws")}/api/rooms/${roomId}/ws`, token);
-    await client.connect();
+    if (!options.cf) {
+      await client.connect();
+      return new RoomClient(client);
+    }
+    // The signalling client opens a browser-style WebSocket (no headers); Node's accepts
+    // headers in its init argument, so swap in one that adds the header for this connect.
+    const Native = globalThis.WebSocket;
+    const headers = { "mf-cf-blob": JSON.stringify(options.cf) };
+    globalThis.WebSocket = class extends Native {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        super(url, { protocols, headers } as unknown as string[]);
+      }
+    } as typeof WebSocket;
+    try {
+      await client.connect();
+    } finally {
+      globalThis.WebSocket = Native;
+    }
     return new RoomClient(client);
   }
 

@@ -1,10 +1,14 @@
 import { env, exports } from "cloudflare:workers";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import type { RegistryDO } from "../src/registry/registry-do.ts";
 import { PROTOCOL_VERSION, type NodeLoad, type NodeRegistration } from "@meridian/protocol";
 import { describe, expect, it } from "vitest";
 import { nodeLoad } from "./support/fixtures.ts";
 import { BASE, NODE_SECRET, TestSocket, nodeHeaders } from "./support/socket.ts";
 
 const registry = () => env.REGISTRY.get(env.REGISTRY.idFromName("global"));
+/** The registry keeps records in memory; evicting it makes it read what the test wrote. */
+const evictRegistry = () => evictDurableObject(registry());
 const nodeDo = (nodeId: string) => env.NODES.get(env.NODES.idFromName(nodeId));
 
 const load = (over: Partial<NodeLoad> = {}): NodeLoad => nodeLoad({ utilization: 0.1, ...over });
@@ -116,6 +120,36 @@ describe("node registration and reports", () => {
     await expect.poll(async () => registry().isHealthy("drop-1"), { timeout: 5000 }).toBe(false);
     expect((await registry().pick({ kind: "sfu", point: here }))?.nodeId).not.toBe("drop-1");
     expect(await nodeDo("drop-1").connected()).toBe(false);
+  });
+
+  it("marks a node that stopped reporting unhealthy (alarm), then forgets it", async () => {
+    const here = { lat: 64.1, lon: -21.9 }; // Reykjavik: no other test node near
+    const socket = await TestSocket.open("/api/nodes/connect", nodeHeaders("quiet-1"));
+    await socket.request("register", registration("quiet-1", { ...here, reportIntervalMs: 1000 }));
+    expect(await registry().pick({ kind: "sfu", point: here })).toMatchObject({ nodeId: "quiet-1" });
+    // Three report intervals pass without a report (the socket stays open, the node is hung).
+    const backdate = async (field: "lastSeen" | "unhealthySince", ms: number) =>
+      runInDurableObject(registry(), async (_instance: RegistryDO, state) => {
+        const row = state.storage.sql.exec<{ record: string }>("SELECT record FROM nodes WHERE id = 'quiet-1'").one();
+        const record = JSON.parse(row.record) as Record<string, number>;
+        record[field] = Date.now() - ms;
+        state.storage.sql.exec("UPDATE nodes SET record = ? WHERE id = 'quiet-1'", JSON.stringify(record));
+      });
+    await backdate("lastSeen", 3500);
+    await evictRegistry();
+    expect(await runDurableObjectAlarm(registry())).toBe(true);
+    expect(await registry().isHealthy("quiet-1")).toBe(false);
+    expect((await registry().pick({ kind: "sfu", point: here }))?.nodeId).not.toBe("quiet-1");
+    // A report brings it back.
+    socket.send({ kind: "evt", event: "load", data: load() });
+    await expect.poll(() => registry().isHealthy("quiet-1"), { timeout: 5000 }).toBe(true);
+    // Unhealthy long enough, it is evicted from the registry.
+    socket.close();
+    await expect.poll(() => registry().isHealthy("quiet-1"), { timeout: 5000 }).toBe(false);
+    await backdate("unhealthySince", 16 * 60_000);
+    await evictRegistry();
+    expect(await runDurableObjectAlarm(registry())).toBe(true);
+    expect((await registry().list()).some((n) => n.id === "quiet-1")).toBe(false);
   });
 
   it("lets a reconnecting node replace its previous socket", async () => {

@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { geoFromCf, haversineKm, locationHintFor } from "../src/lib/geo.ts";
-import { selectNearest } from "../src/registry/select/nearest.ts";
+import { geoFromCf, haversineKm, locate, locationHintFor } from "../src/lib/geo.ts";
+import { decideAffinity } from "../src/registry/select/affinity.ts";
+import { withCapacityFilter } from "../src/registry/select/capacity.ts";
+import { nearestN, selectNearest } from "../src/registry/select/nearest.ts";
+import { placeRoom } from "../src/registry/select/policy.ts";
+import { selectByScore } from "../src/registry/select/score.ts";
 import type { NodeCandidate } from "../src/registry/select/strategy.ts";
 import { nodeLoad } from "./support/fixtures.ts";
 
@@ -102,5 +106,85 @@ describe("request geography", () => {
     expect(locationHintFor({ continent: "AS", point: { lat: 35.7, lon: 139.7 } })).toBe("apac");
     expect(locationHintFor({ continent: "OC" })).toBe("oc");
     expect(locationHintFor({})).toBeUndefined();
+  });
+});
+
+describe("nearestN", () => {
+  it("ranks the nearest eligible nodes and agrees with brute-force haversine on a fixed set", () => {
+    // A deterministic spread of 2,000 nodes and 200 participants over the globe.
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const fleet = Array.from({ length: 2000 }, (_, i) => node(`n${i}`, Math.asin(2 * rand() - 1) * (180 / Math.PI), rand() * 360 - 180));
+    for (let i = 0; i < 200; i++) {
+      const point = { lat: Math.asin(2 * rand() - 1) * (180 / Math.PI), lon: rand() * 360 - 180 };
+      const brute = [...fleet].sort((a, b) => haversineKm(point, a) - haversineKm(point, b) || (a.id < b.id ? -1 : 1));
+      expect(nearestN(fleet, { kind: "sfu", point }, 3).map((s) => s.nodeId)).toEqual(brute.slice(0, 3).map((n) => n.id));
+    }
+  });
+});
+
+describe("withCapacityFilter", () => {
+  it("passes over a node above the threshold while another has room", () => {
+    const paris = { lat: 48.85, lon: 2.35 };
+    const busy = { ...FRANKFURT, load: load({ utilization: 0.95 }) };
+    const strategy = withCapacityFilter(selectNearest, 0.85);
+    expect(strategy([busy, VIRGINIA], { kind: "sfu", point: paris })?.nodeId).toBe("iad");
+    // All busy: a loaded node beats no call.
+    expect(strategy([busy, { ...VIRGINIA, load: load({ utilization: 0.99 }) }], { kind: "sfu", point: paris })?.nodeId).toBe("fra");
+  });
+});
+
+describe("selectByScore", () => {
+  it("trades distance against load", () => {
+    const paris = { lat: 48.85, lon: 2.35 };
+    const fra = { ...FRANKFURT, load: load({ utilization: 0.8 }) }; // ~480 km from Paris
+    const lon = node("lhr", 51.47, -0.45, { load: load({ utilization: 0.1 }) }); // ~340 km
+    const ams = node("ams", 52.37, 4.9, { load: load({ utilization: 0 }) }); // ~430 km
+    const strategy = selectByScore({ kmPerUtilization: 2000, candidates: 8 });
+    // fra: 480 + 1600; lhr: 340 + 200; ams: 430 + 0 → ams.
+    expect(strategy([fra, lon, ams], { kind: "sfu", point: paris })?.nodeId).toBe("ams");
+    // Load cannot bring a far node in: Singapore is not among the nearest candidates.
+    const idleFar = { ...SINGAPORE, load: load({ utilization: 0 }) };
+    expect(selectByScore({ kmPerUtilization: 2000, candidates: 2 })([fra, lon, idleFar], { kind: "sfu", point: paris })?.nodeId).toBe("lhr");
+  });
+});
+
+describe("placeRoom (the default policy)", () => {
+  it("skips unhealthy, draining and full nodes and prefers near, idle ones", () => {
+    const paris = { lat: 48.85, lon: 2.35 };
+    const fleet = [
+      { ...FRANKFURT, healthy: false },
+      node("ams", 52.37, 4.9, { load: load({ state: "draining" }) }),
+      node("mrs", 43.3, 5.4, { load: load({ utilization: 0.97 }) }),
+      node("lhr", 51.47, -0.45, { load: load({ utilization: 0.3 }) }),
+      VIRGINIA,
+    ];
+    expect(placeRoom(fleet, { kind: "sfu", point: paris })?.nodeId).toBe("lhr");
+  });
+});
+
+describe("decideAffinity", () => {
+  const room = (km: number) => ({ nodeId: "room-node", region: "r", distanceKm: km });
+  it("keeps everyone on the room's node, and records a much closer node as a cascade candidate", () => {
+    expect(decideAffinity(room(9000), { nodeId: "near", region: "n", distanceKm: 300 })).toEqual({
+      nodeId: "room-node",
+      cascadeCandidate: { nodeId: "near", distanceKm: 300, roomNodeKm: 9000 },
+    });
+    // Closer, but not much closer: no candidate.
+    expect(decideAffinity(room(900), { nodeId: "near", region: "n", distanceKm: 300 })).toEqual({ nodeId: "room-node" });
+    expect(decideAffinity(room(6000), { nodeId: "near", region: "n", distanceKm: 3000 })).toEqual({ nodeId: "room-node" });
+    expect(decideAffinity(room(500), { nodeId: "room-node", region: "r", distanceKm: 500 })).toEqual({ nodeId: "room-node" });
+    expect(decideAffinity(room(500), undefined)).toEqual({ nodeId: "room-node" });
+  });
+});
+
+describe("locate", () => {
+  it("falls back from coordinates to the colo, then to the country", () => {
+    expect(locate({ point: { lat: 1, lon: 2 }, colo: "FRA", country: "DE" })).toEqual({ lat: 1, lon: 2 });
+    expect(locate({ colo: "fra", country: "US" })).toEqual({ lat: 50.04, lon: 8.56 });
+    expect(locate({ colo: "XXX", country: "JP" })).toEqual({ lat: 36, lon: 138 });
+    expect(locate({ colo: "XXX" })).toBeUndefined();
+    // A colo fallback sends a Tokyo visitor to the Asian node, not the first registered.
+    expect(selectNearest(FLEET, { kind: "sfu", point: locate({ colo: "NRT" })! })?.nodeId).toBe("sin");
   });
 });

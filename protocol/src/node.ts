@@ -41,6 +41,11 @@ export const NodeLoad = v.object({
   consumers: v.pipe(v.number(), v.integer(), v.minValue(0)),
   /** 0..1: share of the node's capacity in use, as the node judges it. */
   utilization: v.pipe(v.number(), v.minValue(0), v.maxValue(1)),
+  /** 0..1 per mediasoup worker, since the previous report. */
+  cpu: v.optional(v.pipe(v.array(v.pipe(v.number(), v.minValue(0), v.maxValue(1))), v.maxLength(256))),
+  /** Media bitrate across the node's transports, bits per second. */
+  bitrateIn: v.optional(v.pipe(v.number(), v.minValue(0))),
+  bitrateOut: v.optional(v.pipe(v.number(), v.minValue(0))),
 });
 export type NodeLoad = v.InferOutput<typeof NodeLoad>;
 
@@ -57,6 +62,12 @@ export const NodeRegistration = v.object({
   urls: v.optional(v.pipe(v.array(v.pipe(v.string(), v.regex(/^turns?:[^\s]+$/), v.maxLength(256))), v.maxLength(8))),
   /** SFU nodes, after a reconnect: the rooms they still carry, so the edge can reconcile. */
   carrying: v.optional(v.pipe(v.array(v.object({ roomId: Id, routerId: Id })), v.maxLength(10_000))),
+  /** The address browsers reach the node's media ports at (SFU), for operators. */
+  publicAddress: v.optional(v.pipe(v.string(), v.maxLength(256))),
+  /** What the node can carry: workers and consumers per worker before it counts as full. */
+  capacity: v.optional(v.object({ workers: v.number(), consumersPerWorker: v.number() })),
+  /** How often load reports come: three missed ones make the node unhealthy. */
+  reportIntervalMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(60_000))),
 });
 export type NodeRegistration = v.InferOutput<typeof NodeRegistration>;
 

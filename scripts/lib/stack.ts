@@ -35,6 +35,8 @@ export interface StackOptions {
   readonly logs: { dir: string } | "inherit";
   readonly startTimeoutMs?: number;
   readonly edgeLogLevel?: "debug" | "info" | "warn" | "error";
+  /** Worker vars to override (wrangler.toml [vars]), e.g. shorter room timeouts for tests. */
+  readonly edgeVars?: Record<string, string>;
 }
 
 export interface Stack {
@@ -80,10 +82,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     child.stderr?.pipe(file, { end: false });
   };
 
-  // Nodes first, so they close their edge sockets cleanly, then the edge.
+  // Nodes first (SIGINT: stop now, no drain), so they close their edge sockets cleanly, then the edge.
   const stop = async () => {
     const [edge, ...rest] = children;
-    await Promise.all(rest.map((child) => stopChild(child)));
+    await Promise.all(rest.map((child) => stopChild(child, 5000, "SIGINT")));
     if (edge) await stopChild(edge);
     for (const file of logFiles) file.end();
   };
@@ -109,6 +111,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         "--env-file", envFile,
         "--log-level", "warn",
         "--var", `LOG_LEVEL:${options.edgeLogLevel ?? "warn"}`,
+        ...Object.entries(options.edgeVars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
       ],
       {
         cwd: ROOT,
@@ -144,6 +147,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           LISTEN_IP: "127.0.0.1",
           RTC_PORT_BASE: String(spec.rtcPortBase),
           LOAD_REPORT_INTERVAL_MS: "2000",
+          // Several nodes share this host: metrics only where asked for.
+          METRICS_PORT: "0",
           ...spec.env,
         },
       });
@@ -214,8 +219,8 @@ export function waitForLogLine(
   });
 }
 
-/** SIGTERM to the child's process group (wrangler runs workerd below it), then SIGKILL. */
-export function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
+/** A signal (SIGTERM by default) to the child's process group (wrangler runs workerd below it), then SIGKILL. */
+export function stopChild(child: ChildProcess, graceMs = 5000, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return Promise.resolve();
   return new Promise((done) => {
     const pid = child.pid!;
@@ -232,6 +237,6 @@ export function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
       kill("SIGKILL"); // anything the child left behind in its group
       done();
     });
-    kill("SIGTERM");
+    kill(signal);
   });
 }

@@ -1,6 +1,7 @@
 import { availableParallelism, hostname } from "node:os";
 import * as v from "valibot";
 import { Latitude, Longitude, NodeId, summarizeIssues } from "@meridian/protocol";
+import { sfuPorts } from "./ports.ts";
 
 /** Everything the node reads from its environment, validated once at start. */
 
@@ -18,7 +19,10 @@ const EnvSchema = v.object({
   MEDIASOUP_NUM_WORKERS: v.optional(Int(1, 256)),
   LISTEN_IP: v.optional(v.pipe(v.string(), v.ip("must be an IP address")), "127.0.0.1"),
   ANNOUNCED_ADDRESS: v.optional(v.pipe(v.string(), v.minLength(1))),
-  RTC_PORT_BASE: v.optional(Int(1024, 65000), "40000"),
+  RTC_PORT_BASE: v.optional(Int(1024, 65000)),
+  METRICS_IP: v.optional(v.pipe(v.string(), v.ip("must be an IP address")), "127.0.0.1"),
+  METRICS_PORT: v.optional(Int(0, 65535)),
+  DRAIN_TIMEOUT_MS: v.optional(Int(0, 24 * 3600_000), "600000"),
   LOAD_REPORT_INTERVAL_MS: v.optional(Int(200, 60_000), "5000"),
   CONSUMERS_PER_WORKER: v.optional(Int(1, 100_000), "500"),
   LOG_LEVEL: v.optional(v.picklist(["debug", "info", "warn", "error", "silent"]), "info"),
@@ -39,6 +43,11 @@ export interface NodeConfig {
   readonly rtcPortBase: number;
   readonly loadReportIntervalMs: number;
   readonly consumersPerWorker: number;
+  /** Prometheus /metrics: a local or private address, never the public one. Port 0: off. */
+  readonly metricsIp: string;
+  readonly metricsPort: number;
+  /** After SIGTERM, how long rooms may finish on this node before they are moved. */
+  readonly drainTimeoutMs: number;
   readonly logLevel: "debug" | "info" | "warn" | "error" | "silent";
   readonly mediasoupLogLevel: "debug" | "warn" | "error" | "none";
 }
@@ -67,8 +76,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!["ws:", "wss:", "http:", "https:"].includes(url.protocol)) {
     throw new ConfigError("invalid configuration: EDGE_URL must be ws(s):// or http(s)://");
   }
-  const numWorkers = e.MEDIASOUP_NUM_WORKERS ?? availableParallelism();
-  if (e.RTC_PORT_BASE + numWorkers - 1 > 65535) throw new ConfigError("invalid configuration: RTC_PORT_BASE + workers exceeds 65535");
+  const ports = sfuPorts();
+  const numWorkers = e.MEDIASOUP_NUM_WORKERS ?? Math.min(availableParallelism(), ports.maxWorkers);
+  const rtcPortBase = e.RTC_PORT_BASE ?? ports.webrtcPortBase;
+  if (rtcPortBase + numWorkers - 1 > 65535) throw new ConfigError("invalid configuration: RTC_PORT_BASE + workers exceeds 65535");
 
   return {
     edgeUrl: e.EDGE_URL,
@@ -80,9 +91,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     numWorkers,
     listenIp: e.LISTEN_IP,
     announcedAddress: e.ANNOUNCED_ADDRESS,
-    rtcPortBase: e.RTC_PORT_BASE,
+    rtcPortBase,
     loadReportIntervalMs: e.LOAD_REPORT_INTERVAL_MS,
     consumersPerWorker: e.CONSUMERS_PER_WORKER,
+    metricsIp: e.METRICS_IP,
+    metricsPort: e.METRICS_PORT ?? ports.metricsPort,
+    drainTimeoutMs: e.DRAIN_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
     mediasoupLogLevel: e.MEDIASOUP_LOG_LEVEL,
   };

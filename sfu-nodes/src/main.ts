@@ -18,19 +18,30 @@ try {
     listenIp: config.listenIp,
     announcedAddress: config.announcedAddress ?? null,
     rtcPorts: `${config.rtcPortBase}-${config.rtcPortBase + config.numWorkers - 1}`,
+    metrics: config.metricsPort ? `${config.metricsIp}:${config.metricsPort}` : "off",
   });
 
+  // SIGTERM (systemd, autoscaling): drain, then exit. SIGINT (Ctrl-C): stop now.
+  // A second signal of either kind stops at once.
   let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
+  const shutdown = (signal: string, drain: boolean) => {
+    if (stopping) {
+      log.warn("second signal: stopping now", { signal });
+      void node.stop().finally(() => process.exit(1));
+      return;
+    }
     stopping = true;
-    log.info("shutting down", { signal });
-    const force = setTimeout(() => process.exit(1), 10_000);
-    force.unref();
-    void node.stop().then(() => process.exit(process.exitCode ?? 0));
+    log.info("shutting down", { signal, drain });
+    void (drain ? node.drain() : node.stop()).then(
+      () => process.exit(process.exitCode ?? 0),
+      (error) => {
+        log.error("shutdown failed", errorFields(error));
+        process.exit(1);
+      },
+    );
   };
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
-  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM", true));
+  process.on("SIGINT", () => shutdown("SIGINT", false));
 } catch (error) {
   if (error instanceof ConfigError || error instanceof WorkerBinaryError) {
     boot.error(error.message);

@@ -1,14 +1,16 @@
+import type { Server } from "node:http";
 import { PROTOCOL_VERSION, type NodeRegistration } from "@meridian/protocol";
 import type { NodeConfig } from "./config.ts";
 import { edgeConnectUrl } from "./config.ts";
 import { EdgeLink } from "./control/edge-link.ts";
-import type { Logger } from "./log.ts";
+import { errorFields, type Logger } from "./log.ts";
 import { MediaService } from "./media/media-service.ts";
 import { WorkerPool } from "./media/worker-pool.ts";
+import { renderMetrics, startMetricsServer } from "./metrics.ts";
 
 export const NODE_VERSION = "0.1.0";
 
-/** The whole node: its workers, its media plane and its link to the edge. */
+/** The whole node: its workers, its media plane, its link to the edge and its metrics. */
 export class SfuNode {
   readonly config: NodeConfig;
   readonly pool: WorkerPool;
@@ -16,6 +18,7 @@ export class SfuNode {
   readonly link: EdgeLink;
   readonly #log: Logger;
   #lastSample = performance.now();
+  #metrics: Server | undefined;
 
   constructor(config: NodeConfig, workerBin: string, log: Logger) {
     this.config = config;
@@ -47,6 +50,12 @@ export class SfuNode {
       loadIntervalMs: config.loadReportIntervalMs,
       log: log.child("edge"),
     });
+    // What the media plane notices, the edge hears about; while the link is down the
+    // edge learns it from the `carrying` list on the next registration.
+    this.media.on("activeSpeaker", (info) => this.link.sendEvent("activeSpeaker", info));
+    this.media.on("routersLost", (info) => {
+      if (!this.link.sendEvent("routersLost", info)) this.#log.warn("routers lost while the edge link is down", { rooms: info.rooms.length });
+    });
   }
 
   registration(): NodeRegistration {
@@ -60,26 +69,59 @@ export class SfuNode {
       lat: c.lat,
       lon: c.lon,
       load: this.media.load(),
+      carrying: this.media.carrying(),
+      publicAddress: c.announcedAddress ?? c.listenIp,
+      capacity: { workers: c.numWorkers, consumersPerWorker: c.consumersPerWorker },
+      reportIntervalMs: c.loadReportIntervalMs,
     };
   }
 
   async start(): Promise<void> {
     await this.pool.start();
-    this.pool.onWorkerDied(() => {
-      // Routers on a dead worker are gone; until rooms can move (failover), restart clean.
-      this.#log.error("a mediasoup worker died; exiting so the supervisor restarts the node");
-      process.exitCode = 1;
-      void this.stop();
-    });
+    if (this.config.metricsPort > 0) {
+      this.#metrics = await startMetricsServer(this.config.metricsIp, this.config.metricsPort, () =>
+        renderMetrics(this.config.nodeId, this.media.load(), this.link.registered),
+      );
+    }
     this.link.start();
   }
 
-  /** Tells the edge it is going away, then closes the link and every worker. */
+  /**
+   * Graceful stop: report `draining` (no new rooms come), let the current rooms finish
+   * for up to the drain timeout, then have the edge move whatever is left, and close.
+   */
+  async drain(timeoutMs = this.config.drainTimeoutMs): Promise<"empty" | "timeout"> {
+    this.media.setState("draining");
+    await this.link.reportLoad();
+    this.#log.info("draining", { rooms: this.media.roomCount, timeoutMs });
+    let outcome: "empty" | "timeout" = "empty";
+    if (this.media.roomCount > 0) {
+      outcome = await new Promise<"empty" | "timeout">((resolve) => {
+        const timer = setTimeout(() => resolve("timeout"), timeoutMs);
+        this.media.once("empty", () => {
+          clearTimeout(timer);
+          resolve("empty");
+        });
+      });
+    }
+    if (outcome === "timeout") {
+      this.#log.warn("drain timed out; handing the remaining rooms back to the edge", { rooms: this.media.roomCount });
+      this.media.abandonAll("node drained");
+      // The edge moves them on receipt; give the event a moment to leave before closing.
+      await this.link.reportLoad();
+    }
+    await this.stop();
+    return outcome;
+  }
+
   async stop(): Promise<void> {
     this.media.setState("draining");
     await this.link.reportLoad();
     await this.link.stop();
     this.media.close();
     this.pool.close();
+    await new Promise<void>((resolve) => (this.#metrics ? this.#metrics.close(() => resolve()) : resolve())).catch((error) =>
+      this.#log.warn("metrics server did not close", errorFields(error)),
+    );
   }
 }

@@ -17,6 +17,9 @@ describe("loadConfig", () => {
       rtcPortBase: 40000,
       loadReportIntervalMs: 5000,
       logLevel: "info",
+      metricsIp: "127.0.0.1",
+      metricsPort: 9310,
+      drainTimeoutMs: 600_000,
     });
     expect(config.numWorkers).toBeGreaterThan(0);
   });

@@ -150,10 +150,57 @@ describe.skipIf(!workerBin)("MediaService on real mediasoup workers", () => {
     }
   });
 
-  it("reports utilization between 0 and 1 from CPU and consumer count", async () => {
+  it("reports utilization, per-worker CPU and bitrate in its load", async () => {
     await media.sampleLoad(1);
-    const { utilization } = media.load();
-    expect(utilization).toBeGreaterThanOrEqual(0);
-    expect(utilization).toBeLessThanOrEqual(1);
+    const load = media.load();
+    expect(load.utilization).toBeGreaterThanOrEqual(0);
+    expect(load.utilization).toBeLessThanOrEqual(1);
+    expect(load.cpu).toHaveLength(2);
+    expect(load.bitrateIn).toBeGreaterThanOrEqual(0);
+  });
+
+  it("gives a transport's stats with those of the consumers on it", async () => {
+    const { send, recv } = await room("r-stats");
+    const { producerId } = await media.produce({ transportId: send.id, kind: "audio", source: "mic", rtpParameters: OPUS_SEND, participantId: "alice" });
+    await media.consume({ transportId: recv.id, producerId });
+    const { stats } = await media.getTransportStats({ transportId: recv.id });
+    expect(stats[0]?.type).toBe("webrtc-transport");
+    expect(stats.map((s) => s.type)).toContain("outbound-rtp");
+    // Only this transport's: the send transport reports no outbound stream.
+    const sendStats = await media.getTransportStats({ transportId: send.id });
+    expect(sendStats.stats.map((s) => s.type)).not.toContain("outbound-rtp");
+  });
+
+  it("honours a subscriber's preferred simulcast layer and restarts ICE", async () => {
+    const { send, recv } = await room("r-layers");
+    const { producerId } = await media.produce({ transportId: send.id, kind: "video", source: "camera", rtpParameters: VP8_SIMULCAST_SEND, participantId: "alice" });
+    const { consumerId } = await media.consume({ transportId: recv.id, producerId });
+    await media.setPreferredLayers({ consumerId, spatialLayer: 0, temporalLayer: 1 });
+    await expectCode(media.setPreferredLayers({ consumerId: "nope", spatialLayer: 0 }), "not_found");
+    const { iceParameters } = await media.restartIce({ transportId: recv.id });
+    expect(iceParameters.usernameFragment).not.toBe(recv.iceParameters.usernameFragment);
+  });
+
+  it("carries its rooms for re-announcing, and reports the routers of a dead worker as lost", async () => {
+    const { routerId } = await media.createRouter({ roomId: "r-doomed" });
+    expect(media.carrying()).toContainEqual({ roomId: "r-doomed", routerId });
+    const victim = pool.workers.find((w) => media.carrying().some((r) => r.routerId === routerId) && w.routers > 0)!;
+    const lostOnVictim = media.carrying().length;
+    const lost = new Promise<{ rooms: Array<{ roomId: string; routerId: string }>; reason: string }>((resolve) => media.once("routersLost", resolve));
+    const replaced = new Promise<void>((resolve) => pool.onWorkerDied(() => resolve()));
+    const index = pool.workers.findIndex((w) => w.worker.pid === victim.worker.pid);
+    process.kill(victim.worker.pid!, "SIGKILL");
+    const report = await lost;
+    expect(report.reason).toMatch(/worker died/);
+    expect(report.rooms.length).toBeGreaterThan(0);
+    expect(report.rooms.length).toBeLessThanOrEqual(lostOnVictim);
+    await replaced;
+    // The replacement serves the same port, and the room can have a router again.
+    expect(pool.workers[index]!.worker.pid).not.toBe(victim.worker.pid);
+    expect(pool.workers[index]!.worker.closed).toBe(false);
+    const again = await media.createRouter({ roomId: report.rooms[0]!.roomId });
+    expect(again.routerId).not.toBe(report.rooms[0]!.routerId);
+    const transport = await media.createWebRtcTransport({ routerId: again.routerId, participantId: "p", direction: "send" });
+    expect(transport.iceCandidates.every((c) => c.port === 43100 || c.port === 43101)).toBe(true);
   });
 });

@@ -1,3 +1,5 @@
+import { coloLocation, countryLocation } from "./locations.ts";
+
 /** Where a request comes from, as far as Cloudflare can tell. */
 export interface GeoPoint {
   readonly lat: number;
@@ -46,6 +48,14 @@ export function geoFromCf(cf: Record<string, unknown> | undefined): RequestGeo {
     ...(country ? { country } : {}),
     ...(colo ? { colo } : {}),
   };
+}
+
+/**
+ * The best location for a request: its own coordinates, else its data centre's, else its
+ * country's. Undefined only when Cloudflare told us nothing usable.
+ */
+export function locate(geo: RequestGeo): GeoPoint | undefined {
+  return geo.point ?? coloLocation(geo.colo) ?? countryLocation(geo.country);
 }
 
 /** Durable Object placement hint for a room created by someone on this continent. */

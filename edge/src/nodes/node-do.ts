@@ -22,9 +22,13 @@ import { isWebSocketUpgrade, errorResponse } from "../lib/http.ts";
 import { closeQuietly, sendQuietly } from "../lib/sockets.ts";
 import { createLogger, errorFields, type Logger } from "../lib/log.ts";
 import { registryStub } from "../registry/registry-do.ts";
+import { roomStub } from "../room/room-do.ts";
 
 /** How long a room's control call may wait for the node. */
 export const NODE_CALL_TIMEOUT_MS = 10_000;
+
+/** A node whose socket dropped has this long to come back before its rooms move elsewhere. */
+export const RECONNECT_GRACE_MS = 15_000;
 
 /** Header the Worker sets once it has authenticated the node; never trusted from outside. */
 export const NODE_ID_HEADER = "x-meridian-node-id";
@@ -54,6 +58,8 @@ export class NodeDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#log = createLogger("node-do", env.LOG_LEVEL);
+    // The rooms whose routers live on this node, so they can be moved when it fails.
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS routers (router_id TEXT PRIMARY KEY, room_id TEXT NOT NULL)");
   }
 
   readonly #handlers: Handlers<NodeToEdgeMethods, Context> = {
@@ -67,6 +73,8 @@ export class NodeDO extends DurableObject<Env> {
       await registryStub(this.env).register(reg);
       session.registered = true;
       ws.serializeAttachment(session);
+      await this.ctx.storage.deleteAlarm();
+      if (reg.kind === "sfu") this.ctx.waitUntil(this.#reconcile(reg.carrying ?? []));
       return { nodeId: reg.nodeId };
     },
   };
@@ -93,10 +101,60 @@ export class NodeDO extends DurableObject<Env> {
     if (!caller) return { ok: false, error: { code: "node_unavailable", message: "SFU node is not connected" } };
     try {
       const result = await caller.call(method as MethodName<EdgeToNodeMethods>, params as never, { timeoutMs });
+      this.#track(method, params, result);
       return { ok: true, result };
     } catch (error) {
       return { ok: false, error: toErrorBody(error) };
     }
+  }
+
+  /** Keeps the routers table in step with the calls that create and close routers. */
+  #track(method: string, params: unknown, result: unknown): void {
+    if (method === "createRouter") {
+      const { roomId } = params as { roomId: string };
+      const { routerId } = result as { routerId: string };
+      this.ctx.storage.sql.exec("INSERT OR REPLACE INTO routers (router_id, room_id) VALUES (?, ?)", routerId, roomId);
+    } else if (method === "closeRouter") {
+      this.ctx.storage.sql.exec("DELETE FROM routers WHERE router_id = ?", (params as { routerId: string }).routerId);
+    }
+  }
+
+  /**
+   * After a (re)registration: routers the node lost (it restarted) move their rooms;
+   * routers it carries that no room uses any more are closed.
+   */
+  async #reconcile(carrying: Array<{ roomId: string; routerId: string }>): Promise<void> {
+    const carried = new Set(carrying.map((r) => r.routerId));
+    const known = this.ctx.storage.sql.exec<{ router_id: string; room_id: string }>("SELECT * FROM routers").toArray();
+    const knownIds = new Set(known.map((r) => r.router_id));
+    const lost = known.filter((r) => !carried.has(r.router_id)).map((r) => ({ roomId: r.room_id, routerId: r.router_id }));
+    await this.#moveRooms(lost, "the media server restarted");
+    for (const orphan of carrying.filter((r) => !knownIds.has(r.routerId))) {
+      await this.call("closeRouter", { routerId: orphan.routerId });
+    }
+  }
+
+  /** Tells each room its router is gone; the room moves its media and tells its browsers. */
+  async #moveRooms(rooms: Array<{ roomId: string; routerId: string }>, reason: string): Promise<void> {
+    for (const { roomId, routerId } of rooms) {
+      this.ctx.storage.sql.exec("DELETE FROM routers WHERE router_id = ?", routerId);
+      try {
+        await roomStub(this.env, roomId).mediaLost(routerId, reason);
+      } catch (error) {
+        this.#log.error("could not move a room", { roomId, ...errorFields(error) });
+      }
+    }
+  }
+
+  /** The node stayed away past the grace period: every room it carried moves. */
+  override async alarm(): Promise<void> {
+    if (this.#callerForLiveSocket()) return;
+    const rooms = this.ctx.storage.sql
+      .exec<{ router_id: string; room_id: string }>("SELECT * FROM routers")
+      .toArray()
+      .map((r) => ({ roomId: r.room_id, routerId: r.router_id }));
+    if (rooms.length) this.#log.warn("node did not come back; moving its rooms", { rooms: rooms.length });
+    await this.#moveRooms(rooms, "the media server went away");
   }
 
   /** Whether a registered node is on the line (for tests and health endpoints). */
@@ -147,10 +205,22 @@ export class NodeDO extends DurableObject<Env> {
       sendQuietly(ws, encodeError(undefined, toErrorBody(error)));
       return;
     }
-    if (event.event === "load") {
-      if (session.registered) await registryStub(this.env).report(session.nodeId, event.data);
-    } else {
-      this.#log.warn("node reported an error", { nodeId: session.nodeId, ...event.data });
+    if (!session.registered) return;
+    switch (event.event) {
+      case "load":
+        await registryStub(this.env).report(session.nodeId, event.data);
+        return;
+      case "activeSpeaker": {
+        const { roomId, routerId, participantId } = event.data;
+        await roomStub(this.env, roomId).activeSpeaker(routerId, participantId);
+        return;
+      }
+      case "routersLost":
+        this.#log.warn("node lost routers", { nodeId: session.nodeId, rooms: event.data.rooms.length, reason: event.data.reason });
+        await this.#moveRooms(event.data.rooms, event.data.reason);
+        return;
+      case "error":
+        this.#log.warn("node reported an error", { nodeId: session.nodeId, ...event.data });
     }
   }
 
@@ -165,6 +235,8 @@ export class NodeDO extends DurableObject<Env> {
     if (session && !stillConnected) {
       this.#log.warn("node socket gone", { nodeId: session.nodeId, why });
       await registryStub(this.env).disconnected(session.nodeId);
+      // Media keeps flowing while the control socket is down; rooms move only if it stays down.
+      await this.ctx.storage.setAlarm(Date.now() + RECONNECT_GRACE_MS);
     }
   }
 

@@ -1,34 +1,38 @@
 import { DurableObject } from "cloudflare:workers";
 import type { NodeKind, NodeLoad, NodeRegistration } from "@meridian/protocol";
 import { createLogger, type Logger } from "../lib/log.ts";
-import { nearestN, selectNearest } from "./select/nearest.ts";
+import { decideAffinity, type AffinityDecision } from "./select/affinity.ts";
+import { nearestN } from "./select/nearest.ts";
+import { placeRoom } from "./select/policy.ts";
 import type { NodeCandidate, SelectRequest, Selection } from "./select/strategy.ts";
 
 export interface NodeRecord extends NodeCandidate {
   readonly version: string;
   readonly lastSeen: number;
+  /** When the node went unhealthy (0 while healthy); evicted after a while. */
+  readonly unhealthySince: number;
+  readonly reportIntervalMs: number;
   /** TURN nodes: the URLs browsers use. */
   readonly urls?: string[];
+  readonly publicAddress?: string;
 }
 
 interface NodeRow extends Record<string, SqlStorageValue> {
   id: string;
-  kind: string;
-  region: string;
-  lat: number;
-  lon: number;
-  version: string;
-  load: string;
-  healthy: number;
-  last_seen: number;
-  urls: string | null;
+  record: string;
 }
+
+/** Load reports are missed when none came for this many intervals. */
+export const MISSED_REPORTS = 3;
+/** An unhealthy node is forgotten after this long (it registers again when it comes back). */
+export const EVICT_AFTER_MS = 15 * 60_000;
+const DEFAULT_REPORT_INTERVAL_MS = 5000;
 
 /**
  * Index of every SFU and TURN node the edge knows, fed by the node DOs (register, load
  * reports, disconnects) and asked by room DOs which node should serve a participant.
- * The index is held in memory for selection and written through to SQLite so it
- * survives eviction.
+ * Held in memory for selection, written through to SQLite so it survives eviction. Its
+ * alarm marks nodes that stopped reporting unhealthy, and later forgets them.
  */
 export class RegistryDO extends DurableObject<Env> {
   readonly #nodes = new Map<string, NodeRecord>();
@@ -38,31 +42,19 @@ export class RegistryDO extends DurableObject<Env> {
     super(ctx, env);
     this.#log = createLogger("registry", env.LOG_LEVEL);
     ctx.blockConcurrencyWhile(async () => {
-      ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS nodes (
-        id TEXT PRIMARY KEY, kind TEXT NOT NULL, region TEXT NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL,
-        version TEXT NOT NULL, load TEXT NOT NULL, healthy INTEGER NOT NULL, last_seen INTEGER NOT NULL)`);
+      // Earlier versions kept columns; a record is now one JSON document per node.
       const columns = ctx.storage.sql.exec<{ name: string }>("PRAGMA table_info(nodes)").toArray().map((c) => c.name);
-      if (!columns.includes("urls")) ctx.storage.sql.exec("ALTER TABLE nodes ADD COLUMN urls TEXT");
+      if (columns.length > 0 && !columns.includes("record")) ctx.storage.sql.exec("DROP TABLE nodes");
+      ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS nodes (id TEXT PRIMARY KEY, record TEXT NOT NULL)");
       for (const row of ctx.storage.sql.exec<NodeRow>("SELECT * FROM nodes")) {
-        this.#nodes.set(row.id, {
-          id: row.id,
-          kind: row.kind as NodeKind,
-          region: row.region,
-          lat: row.lat,
-          lon: row.lon,
-          version: row.version,
-          load: JSON.parse(row.load) as NodeLoad,
-          healthy: row.healthy === 1,
-          lastSeen: row.last_seen,
-          ...(row.urls ? { urls: JSON.parse(row.urls) as string[] } : {}),
-        });
+        this.#nodes.set(row.id, JSON.parse(row.record) as NodeRecord);
       }
     });
   }
 
   /** A node (re)connected and introduced itself. */
-  register(reg: NodeRegistration): void {
-    const record: NodeRecord = {
+  async register(reg: NodeRegistration): Promise<void> {
+    this.#save({
       id: reg.nodeId,
       kind: reg.kind,
       region: reg.region,
@@ -72,46 +64,51 @@ export class RegistryDO extends DurableObject<Env> {
       load: reg.load,
       healthy: true,
       lastSeen: Date.now(),
+      unhealthySince: 0,
+      reportIntervalMs: reg.reportIntervalMs ?? DEFAULT_REPORT_INTERVAL_MS,
       ...(reg.urls ? { urls: reg.urls } : {}),
-    };
-    this.#nodes.set(record.id, record);
-    this.ctx.storage.sql.exec(
-      `INSERT OR REPLACE INTO nodes (id, kind, region, lat, lon, version, load, healthy, last_seen, urls)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
-      record.id, record.kind, record.region, record.lat, record.lon, record.version, JSON.stringify(record.load), record.lastSeen,
-      record.urls ? JSON.stringify(record.urls) : null,
-    );
-    this.#log.info("node registered", { nodeId: record.id, region: record.region });
+      ...(reg.publicAddress ? { publicAddress: reg.publicAddress } : {}),
+    });
+    this.#log.info("node registered", { nodeId: reg.nodeId, kind: reg.kind, region: reg.region });
+    await this.#armAlarm();
   }
 
   /** A load report from a connected node. */
-  report(nodeId: string, load: NodeLoad): void {
+  async report(nodeId: string, load: NodeLoad): Promise<void> {
     const node = this.#nodes.get(nodeId);
     if (!node) return;
-    const updated: NodeRecord = { ...node, load, healthy: true, lastSeen: Date.now() };
-    this.#nodes.set(nodeId, updated);
-    this.ctx.storage.sql.exec(
-      "UPDATE nodes SET load = ?, healthy = 1, last_seen = ? WHERE id = ?",
-      JSON.stringify(load), updated.lastSeen, nodeId,
-    );
+    this.#save({ ...node, load, healthy: true, unhealthySince: 0, lastSeen: Date.now() });
+    await this.#armAlarm();
   }
 
   /** The node's control socket is gone: it must not be chosen again until it reconnects. */
   disconnected(nodeId: string): void {
-    const node = this.#nodes.get(nodeId);
-    if (!node || !node.healthy) return;
-    this.#nodes.set(nodeId, { ...node, healthy: false });
-    this.ctx.storage.sql.exec("UPDATE nodes SET healthy = 0 WHERE id = ?", nodeId);
-    this.#log.warn("node disconnected", { nodeId });
+    this.#markUnhealthy(nodeId, "socket closed");
   }
 
+  /** Where a new room should go (see select/policy.ts). */
   pick(request: SelectRequest): Selection | null {
-    return selectNearest(this.#nodes.values(), request) ?? null;
+    return placeRoom(this.#nodes.values(), request) ?? null;
   }
 
-  /** The `count` nearest eligible nodes with their URLs (TURN servers for a participant). */
+  /** The `count` nearest eligible nodes, with their URLs (TURN servers for a participant). */
   pickMany(request: SelectRequest, count: number): Array<Selection & { urls?: string[] }> {
-    return nearestN(this.#nodes.values(), request, count).map((s) => ({ ...s, ...(this.#nodes.get(s.nodeId)?.urls ? { urls: this.#nodes.get(s.nodeId)!.urls! } : {}) }));
+    return nearestN(this.#nodes.values(), request, count).map((s) => {
+      const urls = this.#nodes.get(s.nodeId)?.urls;
+      return urls ? { ...s, urls } : s;
+    });
+  }
+
+  /**
+   * Room affinity for a participant joining a room that already has a node: they share
+   * it, and whether their own nearest node is much closer is reported for cascading.
+   */
+  affinity(request: SelectRequest, roomNodeId: string): AffinityDecision {
+    const room = this.#nodes.get(roomNodeId);
+    const nearest = nearestN(this.#nodes.values(), request, 1)[0];
+    if (!room || !request.point) return { nodeId: roomNodeId };
+    const roomKm = nearestN([{ ...room, healthy: true, load: { ...room.load, state: "active" } }], request, 1)[0]?.distanceKm;
+    return decideAffinity({ nodeId: room.id, region: room.region, ...(roomKm === undefined ? {} : { distanceKm: roomKm }) }, nearest);
   }
 
   isHealthy(nodeId: string): boolean {
@@ -121,9 +118,48 @@ export class RegistryDO extends DurableObject<Env> {
   list(): NodeRecord[] {
     return [...this.#nodes.values()];
   }
+
+  /** Marks nodes that missed their reports unhealthy, forgets long-dead ones. */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    for (const node of [...this.#nodes.values()]) {
+      if (node.healthy && now - node.lastSeen > MISSED_REPORTS * node.reportIntervalMs) {
+        this.#markUnhealthy(node.id, `no load report for ${now - node.lastSeen} ms`);
+      } else if (!node.healthy && node.unhealthySince && now - node.unhealthySince > EVICT_AFTER_MS) {
+        this.#nodes.delete(node.id);
+        this.ctx.storage.sql.exec("DELETE FROM nodes WHERE id = ?", node.id);
+        this.#log.info("node evicted", { nodeId: node.id });
+      }
+    }
+    await this.#armAlarm();
+  }
+
+  #markUnhealthy(nodeId: string, why: string): void {
+    const node = this.#nodes.get(nodeId);
+    if (!node || !node.healthy) return;
+    this.#save({ ...node, healthy: false, unhealthySince: Date.now() });
+    this.#log.warn("node unhealthy", { nodeId, why });
+  }
+
+  #save(record: NodeRecord): void {
+    this.#nodes.set(record.id, record);
+    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO nodes (id, record) VALUES (?, ?)", record.id, JSON.stringify(record));
+  }
+
+  /** The next moment a healthy node would count as silent, or an unhealthy one as gone. */
+  async #armAlarm(): Promise<void> {
+    let next = Infinity;
+    for (const node of this.#nodes.values()) {
+      next = Math.min(next, node.healthy ? node.lastSeen + MISSED_REPORTS * node.reportIntervalMs + 1 : node.unhealthySince + EVICT_AFTER_MS + 1);
+    }
+    if (next === Infinity) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(next);
+  }
 }
 
 /** The one registry instance. */
 export function registryStub(env: Env): DurableObjectStub<RegistryDO> {
   return env.REGISTRY.get(env.REGISTRY.idFromName("global"));
 }
+
+export type { NodeKind };

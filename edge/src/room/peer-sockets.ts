@@ -87,6 +87,8 @@ export class PeerSockets {
 export function matches(session: Session, audience: Audience): boolean {
   if (!session.participantId) return false;
   switch (audience.to) {
+    case "all":
+      return true;
     case "joined":
       return session.state === "joined" && session.participantId !== audience.except;
     case "staff":

@@ -107,6 +107,21 @@ export class RoomDO extends DurableObject<Env> {
     };
   }
 
+  /** RPC from the node DO: this room's router is gone; move the media. */
+  async mediaLost(routerId: string, reason: string): Promise<void> {
+    await this.#room.moveMedia(routerId, reason);
+  }
+
+  /** RPC from the node DO: the loudest participant changed. */
+  activeSpeaker(routerId: string, participantId: string | null): void {
+    this.#room.activeSpeaker(routerId, participantId);
+  }
+
+  /** Participants who are much closer to another node than the room's (for cascading). */
+  cascadeCandidates(): Array<{ participantId: string; nearNode: string; nearKm: number; roomKm: number }> {
+    return this.#room.store.cascadeCandidates();
+  }
+
   /** Whether this identity may still enter (not removed by a host). */
   admits(identity: string): boolean {
     return !this.#room.store.isBanned(identity);
@@ -191,8 +206,9 @@ export class RoomDO extends DurableObject<Env> {
       else this.#socketLimits.set(ws, limiter);
     }
     if (limiter.bucket.take(now)) {
-      // Strikes count a flood: a client that waits as told is never closed.
-      limiter.strikes = 0;
+      // Each frame let through forgives one strike: a client that waits as told stays
+      // near zero, a flood (many refusals per admitted frame) climbs to the limit.
+      limiter.strikes = Math.max(0, limiter.strikes - 1);
       return true;
     }
     if (++limiter.strikes > this.#config.rateStrikes) {

@@ -1,5 +1,5 @@
 import { ProtocolError, type EdgeToNodeMethods, type MethodName, type ParamsOf, type ResultOf, type RtpCapabilities } from "@meridian/protocol";
-import type { RequestGeo } from "../lib/geo.ts";
+import { locate, type RequestGeo } from "../lib/geo.ts";
 import type { Logger } from "../lib/log.ts";
 import { errorFields } from "../lib/log.ts";
 import { registryStub } from "../registry/registry-do.ts";
@@ -29,16 +29,37 @@ export class RoomMedia {
     this.#log = log;
   }
 
-  /** The room's router, created on the node nearest to `geo` when there is none (or its node is gone). */
-  async ensureRouter(geo: RequestGeo): Promise<RouterInfo> {
+  /**
+   * The room's router, created on the best node for `geo` when there is none (or its
+   * node is gone while the room is empty). A participant joining an existing room shares
+   * its node; when their own nearest node is much closer, that is recorded for cascading.
+   */
+  async ensureRouter(geo: RequestGeo, participantId?: string): Promise<RouterInfo> {
     const current = this.current();
     if (current) {
       const someoneHere = this.#store.participantCount() > 0;
-      if (someoneHere || (await registryStub(this.#env).isHealthy(current.nodeId))) return current;
+      if (someoneHere || (await registryStub(this.#env).isHealthy(current.nodeId))) {
+        if (participantId) await this.#noteAffinity(geo, participantId, current.nodeId);
+        return current;
+      }
       this.#store.clearRouter();
     }
     this.#creating ??= this.#create(geo).finally(() => (this.#creating = undefined));
     return this.#creating;
+  }
+
+  async #noteAffinity(geo: RequestGeo, participantId: string, roomNode: string): Promise<void> {
+    const point = locate(geo);
+    if (!point) return;
+    try {
+      const decision = await registryStub(this.#env).affinity({ kind: "sfu", point }, roomNode);
+      if (!decision.cascadeCandidate) return;
+      const c = decision.cascadeCandidate;
+      this.#store.recordCascadeCandidate({ participantId, roomNode, nearNode: c.nodeId, roomKm: c.roomNodeKm, nearKm: c.distanceKm }, Date.now());
+      this.#log.info("participant far from the room's node", { participantId, roomNode, nearNode: c.nodeId, roomKm: Math.round(c.roomNodeKm), nearKm: Math.round(c.distanceKm) });
+    } catch (error) {
+      this.#log.warn("affinity check failed", errorFields(error));
+    }
   }
 
   current(): RouterInfo | undefined {
@@ -77,10 +98,12 @@ export class RoomMedia {
   async #create(geo: RequestGeo): Promise<RouterInfo> {
     const room = this.#store.room();
     if (!room) throw new ProtocolError("room_not_found", "room does not exist");
-    const choice = await registryStub(this.#env).pick({ kind: "sfu", ...(geo.point ? { point: geo.point } : {}) });
+    const point = locate(geo);
+    const choice = await registryStub(this.#env).pick({ kind: "sfu", ...(point ? { point } : {}) });
     if (!choice) throw new ProtocolError("no_node_available", "no media server is available right now; try again shortly");
     const { routerId, rtpCapabilities } = await callNode(this.#env, choice.nodeId, "createRouter", { roomId: room.roomId });
     this.#store.setRouter(choice.nodeId, routerId, rtpCapabilities);
+    this.#store.setPlacement(geo);
     this.#log.info("room placed", { roomId: room.roomId, nodeId: choice.nodeId, distanceKm: choice.distanceKm });
     return { nodeId: choice.nodeId, routerId, rtpCapabilities };
   }

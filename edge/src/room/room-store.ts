@@ -1,3 +1,4 @@
+import type { RequestGeo } from "../lib/geo.ts";
 import type {
   Avatar,
   ChatMessage,
@@ -62,6 +63,7 @@ export interface ConsumerRow {
 
 /** Who a logged event is for. */
 export type Audience =
+  | { readonly to: "all" }
   | { readonly to: "joined"; readonly except?: string }
   | { readonly to: "staff" }
   | { readonly to: "one"; readonly id: string };
@@ -83,7 +85,8 @@ CREATE TABLE IF NOT EXISTS room (
   ended_at INTEGER NOT NULL DEFAULT 0,
   node_id TEXT,
   router_id TEXT,
-  rtp_capabilities TEXT
+  rtp_capabilities TEXT,
+  placement TEXT
 );
 CREATE TABLE IF NOT EXISTS participants (
   id TEXT PRIMARY KEY,
@@ -131,6 +134,15 @@ CREATE UNIQUE INDEX IF NOT EXISTS chat_once ON events (identity, client_id) WHER
 CREATE INDEX IF NOT EXISTS events_by_kind ON events (event, seq);
 CREATE TABLE IF NOT EXISTS log_state (one INTEGER PRIMARY KEY CHECK (one = 1), pruned_through INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS bans (identity TEXT PRIMARY KEY, at INTEGER NOT NULL);
+-- Participants whose own nearest node was much closer than the room's: cascading's input.
+CREATE TABLE IF NOT EXISTS cascade_candidates (
+  participant_id TEXT PRIMARY KEY,
+  room_node TEXT NOT NULL,
+  near_node TEXT NOT NULL,
+  room_km REAL NOT NULL,
+  near_km REAL NOT NULL,
+  at INTEGER NOT NULL
+);
 CREATE INDEX IF NOT EXISTS transports_by_participant ON transports (participant_id);
 CREATE INDEX IF NOT EXISTS producers_by_participant ON producers (participant_id);
 CREATE INDEX IF NOT EXISTS consumers_by_participant ON consumers (participant_id);
@@ -184,6 +196,8 @@ export class RoomStore {
   ensureSchema(): void {
     this.#participants.clear();
     this.#sql.exec(SCHEMA);
+    const columns = this.#sql.exec<{ name: string }>("PRAGMA table_info(room)").toArray().map((c) => c.name);
+    if (!columns.includes("placement")) this.#sql.exec("ALTER TABLE room ADD COLUMN placement TEXT");
   }
 
   // ── room ──────────────────────────────────────────────────────────────────
@@ -231,6 +245,37 @@ export class RoomStore {
 
   clearRouter(): void {
     this.#sql.exec("UPDATE room SET node_id = NULL, router_id = NULL, rtp_capabilities = NULL WHERE one = 1");
+  }
+
+  /** Where the room was first placed (the first participant's location), for moving it later. */
+  setPlacement(geo: RequestGeo): void {
+    this.#sql.exec("UPDATE room SET placement = ? WHERE one = 1 AND placement IS NULL", JSON.stringify(geo));
+  }
+
+  placement(): RequestGeo {
+    const row = this.#sql.exec<{ placement: string | null }>("SELECT placement FROM room WHERE one = 1").toArray()[0];
+    return row?.placement ? (JSON.parse(row.placement) as RequestGeo) : {};
+  }
+
+  /** Forgets every transport, producer and consumer: the router they lived on is gone. */
+  clearMedia(): void {
+    this.#sql.exec("DELETE FROM consumers");
+    this.#sql.exec("DELETE FROM producers");
+    this.#sql.exec("DELETE FROM transports");
+  }
+
+  recordCascadeCandidate(c: { participantId: string; roomNode: string; nearNode: string; roomKm: number; nearKm: number }, now: number): void {
+    this.#sql.exec(
+      "INSERT OR REPLACE INTO cascade_candidates (participant_id, room_node, near_node, room_km, near_km, at) VALUES (?, ?, ?, ?, ?, ?)",
+      c.participantId, c.roomNode, c.nearNode, c.roomKm, c.nearKm, now,
+    );
+  }
+
+  cascadeCandidates(): Array<{ participantId: string; nearNode: string; nearKm: number; roomKm: number }> {
+    return this.#sql
+      .exec<Row>("SELECT * FROM cascade_candidates ORDER BY at")
+      .toArray()
+      .map((r) => ({ participantId: r.participant_id as string, nearNode: r.near_node as string, nearKm: r.near_km as number, roomKm: r.room_km as number }));
   }
 
   // ── participants ──────────────────────────────────────────────────────────

@@ -11,6 +11,9 @@ type EventName = keyof RoomEvents & string;
 type LeaveReason = EventData<RoomEvents, "peerLeft">["reason"];
 
 const EMPTY_SINCE_KEY = "emptySince";
+/** A move that found no node is retried at this key's time. */
+const MEDIA_RETRY_KEY = "mediaRetry";
+const MEDIA_RETRY_MS = 2000;
 
 /**
  * A room's behaviour over its state: publishing events (logged for resume, then
@@ -29,6 +32,7 @@ export class Room {
   /** Last frame time per socket while awake (keepalive pings are counted by the runtime). */
   readonly lastSeen = new WeakMap<WebSocket, number>();
   #publishes = 0;
+  #speaker: string | null = null;
 
   constructor(deps: {
     ctx: DurableObjectState;
@@ -174,6 +178,40 @@ export class Room {
     await this.schedule();
   }
 
+  /**
+   * The room's router is gone (its worker died, its node failed or drained out): place
+   * the room again, then every browser drops its transports and builds them anew on the
+   * new router (`mediaReset`) — no click needed. Stale notices (another router) are ignored.
+   */
+  async moveMedia(routerId: string, reason: string): Promise<void> {
+    const room = this.store.room();
+    if (!room || room.routerId !== routerId) return;
+    this.store.clearMedia();
+    this.store.clearRouter();
+    this.log.warn("room media lost; moving", { roomId: room.roomId, routerId, reason });
+    await this.#placeAgain(reason);
+  }
+
+  /** A new router for the people in the room, and the reset that sends them to it; retried by the alarm. */
+  async #placeAgain(reason: string): Promise<void> {
+    if (this.store.participantCount() === 0 || this.store.room()?.routerId) return;
+    try {
+      const router = await this.media.ensureRouter(this.store.placement());
+      this.publish("mediaReset", { routerRtpCapabilities: router.rtpCapabilities, reason }, { to: "all" });
+    } catch (error) {
+      this.log.error("room could not be placed again; retrying", { roomId: this.roomId, ...errorFields(error) });
+      this.#ctx.storage.kv.put(MEDIA_RETRY_KEY, { at: Date.now() + MEDIA_RETRY_MS, reason });
+      await this.schedule();
+    }
+  }
+
+  /** Relays the node's active speaker to the call (live only: not worth a resume). */
+  activeSpeaker(routerId: string, participantId: string | null): void {
+    if (this.store.room()?.routerId !== routerId || this.#speaker === participantId) return;
+    this.#speaker = participantId;
+    this.sockets.deliver("activeSpeaker", { peerId: participantId }, { to: "joined" });
+  }
+
   /** Cancels the empty-room countdown (someone arrived). */
   async arrived(): Promise<void> {
     if (this.#ctx.storage.kv.get(EMPTY_SINCE_KEY) !== undefined) this.#ctx.storage.kv.delete(EMPTY_SINCE_KEY);
@@ -200,6 +238,8 @@ export class Room {
       if (room.routerId) deadlines.push(emptySince + this.config.emptyGraceMs);
       deadlines.push(emptySince + this.config.emptyTtlMs);
     }
+    const retry = this.#ctx.storage.kv.get<{ at: number }>(MEDIA_RETRY_KEY);
+    if (retry) deadlines.push(retry.at);
     if (deadlines.length === 0) await this.#ctx.storage.deleteAlarm();
     else await this.#ctx.storage.setAlarm(Math.max(now, Math.min(...deadlines)));
   }
@@ -207,6 +247,12 @@ export class Room {
   /** Runs every deadline that has come, then schedules the next. */
   async alarm(): Promise<void> {
     const now = Date.now();
+    // A room that lost its media and found no node then: try again.
+    const retry = this.#ctx.storage.kv.get<{ at: number; reason: string }>(MEDIA_RETRY_KEY);
+    if (retry && retry.at <= now) {
+      this.#ctx.storage.kv.delete(MEDIA_RETRY_KEY);
+      await this.#placeAgain(retry.reason);
+    }
     // Resume windows that ran out.
     for (const p of this.store.participants()) {
       if (p.presence === "reconnecting" && now - p.disconnectedAt >= this.config.resumeWindowMs) {

@@ -71,6 +71,14 @@ export class EdgeLink extends EventEmitter<EdgeLinkEvents> {
     this.#connect();
   }
 
+  /** Sends an event to the edge if the link is up; events while down are dropped (the edge reconciles on register). */
+  sendEvent(event: string, data: unknown): boolean {
+    const socket = this.#socket;
+    if (!this.#registered || !socket || socket.readyState !== WebSocket.OPEN) return false;
+    socket.send(encodeEvent(event, data));
+    return true;
+  }
+
   /** Sends a load report now (e.g. on a state change) instead of at the next tick. */
   async reportLoad(): Promise<void> {
     const socket = this.#socket;

@@ -1,3 +1,4 @@
+import { EventEmitter } from "node:events";
 import type { types } from "mediasoup";
 import {
   ProtocolError,
@@ -28,14 +29,27 @@ interface RoomRouter {
   readonly roomId: string;
   readonly router: types.Router;
   readonly worker: PooledWorker;
+  /** Reports the room's loudest participant (audio producers are added as they come). */
+  readonly speakers: types.ActiveSpeakerObserver;
 }
+
+export interface MediaServiceEvents {
+  activeSpeaker: [info: { roomId: string; routerId: string; participantId: string | null }];
+  /** Routers that went with a dead worker: their rooms must move. */
+  routersLost: [info: { rooms: Array<{ roomId: string; routerId: string }>; reason: string }];
+  /** The last router closed (a draining node can stop). */
+  empty: [];
+}
+
+/** How often the active speaker observer may change its mind. */
+const ACTIVE_SPEAKER_INTERVAL_MS = 300;
 
 /**
  * The node's media plane: routers (one per room), WebRTC transports, producers and
  * consumers, addressed by id. It holds no membership logic: the room DO decides who may
  * do what and calls in here through the control channel.
  */
-export class MediaService {
+export class MediaService extends EventEmitter<MediaServiceEvents> {
   readonly #pool: WorkerPool;
   readonly #log: Logger;
   readonly #consumersPerWorker: number;
@@ -46,8 +60,12 @@ export class MediaService {
   readonly #consumers = new Map<string, types.Consumer>();
   #state: NodeState = "active";
   #utilization = 0;
+  #cpu: number[] = [];
+  #bitrate = { in: 0, out: 0 };
+  #lost: Array<{ roomId: string; routerId: string }> = [];
 
   constructor(pool: WorkerPool, options: { consumersPerWorker: number }, log: Logger) {
+    super();
     this.#pool = pool;
     this.#consumersPerWorker = options.consumersPerWorker;
     this.#log = log;
@@ -77,9 +95,13 @@ export class MediaService {
     this.#state = state;
   }
 
-  /** Routers per room id, for re-announcing after a reconnect and for shutdown. */
   get roomCount(): number {
     return this.#routers.size;
+  }
+
+  /** The rooms this node carries, re-announced to the edge after a reconnect. */
+  carrying(): Array<{ roomId: string; routerId: string }> {
+    return [...this.#routers.values()].map(({ roomId, router }) => ({ roomId, routerId: router.id }));
   }
 
   async createRouter({ roomId }: P<"createRouter">): Promise<R<"createRouter">> {
@@ -150,11 +172,17 @@ export class MediaService {
         kind: p.kind,
         rtpParameters: p.rtpParameters as types.RtpParameters,
         paused: p.paused ?? false,
-        appData: { participantId: p.participantId, source: p.source },
+        appData: { participantId: p.participantId, source: p.source, transportId: transport.id },
       }),
     );
     this.#producers.set(producer.id, producer);
     producer.observer.on("close", () => this.#producers.delete(producer.id));
+    if (producer.kind === "audio") {
+      const room = this.#routers.get(transport.appData.routerId);
+      await room?.speakers.addProducer({ producerId: producer.id }).catch((error: Error) =>
+        this.#log.warn("active speaker observer refused a producer", { error: error.message }),
+      );
+    }
     return { producerId: producer.id };
   }
 
@@ -181,7 +209,9 @@ export class MediaService {
       throw new ProtocolError("media_error", "the device cannot receive this producer's codec");
     }
     // Paused until the browser has wired the track up: no keyframe is wasted on nobody.
-    const consumer = await media(() => transport.consume({ producerId: p.producerId, rtpCapabilities, paused: true }));
+    const consumer = await media(() =>
+      transport.consume({ producerId: p.producerId, rtpCapabilities, paused: true, appData: { transportId: transport.id } }),
+    );
     this.#consumers.set(consumer.id, consumer);
     consumer.observer.on("close", () => this.#consumers.delete(consumer.id));
     return { consumerId: consumer.id, kind: consumer.kind, rtpParameters: consumer.rtpParameters as R<"consume">["rtpParameters"] };
@@ -209,17 +239,33 @@ export class MediaService {
     return { iceParameters };
   }
 
+  /** The transport's stats, then those of the producers and consumers on it (each entry has a `type`). */
   async getTransportStats({ transportId }: P<"getTransportStats">): Promise<R<"getTransportStats">> {
     const transport = this.#transport(transportId);
-    const stats = await media(() => transport.getStats());
-    return { stats: stats as unknown as R<"getTransportStats">["stats"] };
+    const onIt = (appData: unknown) => (appData as { transportId?: string }).transportId === transportId;
+    const stats = await media(async () => [
+      ...(await transport.getStats()),
+      ...(await Promise.all([...this.#producers.values()].filter((p) => onIt(p.appData)).map((p) => p.getStats()))).flat(),
+      ...(await Promise.all([...this.#consumers.values()].filter((c) => onIt(c.appData)).map((c) => c.getStats()))).flat(),
+    ]);
+    return { stats: stats.slice(0, 64) as unknown as R<"getTransportStats">["stats"] };
   }
 
-  /** Recomputes utilization from worker CPU and consumer count; call on the report timer. */
+  /** Recomputes CPU, bitrate and utilization; call on the report timer. */
   async sampleLoad(elapsedSeconds: number): Promise<void> {
-    const cpu = await this.#pool.sampleCpu(elapsedSeconds);
+    this.#cpu = await this.#pool.sampleCpu(elapsedSeconds);
+    const meanCpu = this.#cpu.length ? this.#cpu.reduce((a, b) => a + b, 0) / this.#cpu.length : 0;
     const capacity = Math.max(1, this.#pool.workers.length * this.#consumersPerWorker);
-    this.#utilization = Math.min(1, Math.max(cpu, this.#consumers.size / capacity));
+    this.#utilization = Math.min(1, Math.max(meanCpu, this.#consumers.size / capacity));
+    let bitrateIn = 0;
+    let bitrateOut = 0;
+    for (const transport of this.#transports.values()) {
+      if (transport.closed) continue;
+      const [stats] = await transport.getStats().catch(() => []);
+      bitrateIn += stats?.recvBitrate ?? 0;
+      bitrateOut += stats?.sendBitrate ?? 0;
+    }
+    this.#bitrate = { in: bitrateIn, out: bitrateOut };
   }
 
   load(): NodeLoad {
@@ -231,6 +277,9 @@ export class MediaService {
       producers: this.#producers.size,
       consumers: this.#consumers.size,
       utilization: this.#utilization,
+      cpu: this.#cpu,
+      bitrateIn: this.#bitrate.in,
+      bitrateOut: this.#bitrate.out,
     };
   }
 
@@ -239,18 +288,43 @@ export class MediaService {
   }
 
   async #spawnRouter(roomId: string): Promise<RoomRouter> {
-    const worker = this.#pool.leastLoaded();
+    const worker = await this.#pool.leastLoaded();
     const router = await media(() => worker.worker.createRouter({ mediaCodecs: ROUTER_MEDIA_CODECS, appData: { roomId } }));
-    const entry: RoomRouter = { roomId, router, worker };
+    const speakers = await media(() => router.createActiveSpeakerObserver({ interval: ACTIVE_SPEAKER_INTERVAL_MS }));
+    speakers.on("dominantspeaker", ({ producer }) => {
+      const participantId = (producer.appData as { participantId?: string }).participantId ?? null;
+      this.emit("activeSpeaker", { roomId, routerId: router.id, participantId });
+    });
+    const entry: RoomRouter = { roomId, router, worker, speakers };
     worker.routers++;
     this.#routers.set(router.id, entry);
+    router.on("workerclose", () => this.#noteLost({ roomId, routerId: router.id }));
     router.observer.on("close", () => {
       worker.routers--;
       this.#routers.delete(router.id);
       this.#roomRouters.delete(roomId);
+      if (this.#routers.size === 0) this.emit("empty");
     });
     this.#log.debug("router created", { roomId, routerId: router.id, worker: worker.index });
     return entry;
+  }
+
+  /** Routers of a dead worker close one by one, synchronously: report them as one batch. */
+  #noteLost(room: { roomId: string; routerId: string }): void {
+    this.#lost.push(room);
+    if (this.#lost.length > 1) return;
+    queueMicrotask(() => {
+      const rooms = this.#lost;
+      this.#lost = [];
+      this.#log.warn("routers lost with their worker", { rooms: rooms.length });
+      this.emit("routersLost", { rooms, reason: "mediasoup worker died" });
+    });
+  }
+
+  /** Draining ended before the rooms did: tell the edge to move them, then close them. */
+  abandonAll(reason: string): void {
+    const rooms = this.carrying();
+    if (rooms.length) this.emit("routersLost", { rooms, reason });
   }
 
   #router(routerId: string): RoomRouter {

@@ -30,6 +30,7 @@ export class WorkerPool {
   readonly #options: WorkerPoolOptions;
   readonly #log: Logger;
   readonly #workers: PooledWorker[] = [];
+  #closing = false;
   #onDied: ((worker: PooledWorker, error: Error) => void) | undefined;
 
   constructor(options: WorkerPoolOptions, log: Logger) {
@@ -41,8 +42,28 @@ export class WorkerPool {
     return this.#workers;
   }
 
+  /** Called after a dead worker has been replaced (or the replacement failed). */
   onWorkerDied(listener: (worker: PooledWorker, error: Error) => void): void {
     this.#onDied = listener;
+  }
+
+  /**
+   * Replaces a dead worker at the same index, so it serves the same port again (the old
+   * process's sockets went with it). Retries with backoff while the port is still held.
+   */
+  async #replace(index: number): Promise<void> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      if (this.#closing) return;
+      try {
+        this.#workers[index] = await this.#spawn(index);
+        this.#log.info("mediasoup worker replaced", { worker: index, pid: this.#workers[index]!.worker.pid });
+        return;
+      } catch (error) {
+        this.#log.warn("worker replacement failed; retrying", { worker: index, attempt, error: (error as Error).message });
+        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+      }
+    }
+    this.#log.error("could not replace a dead mediasoup worker", { worker: index });
   }
 
   async start(): Promise<void> {
@@ -56,34 +77,51 @@ export class WorkerPool {
     return this.#options.rtcPortBase + worker.index;
   }
 
-  /** The worker with the fewest routers; ties go to the lowest index. */
-  leastLoaded(): PooledWorker {
-    const alive = this.#workers.filter((w) => !w.worker.closed);
-    if (alive.length === 0) throw new Error("no mediasoup worker is running");
-    return alive.reduce((best, w) => (w.routers < best.routers ? w : best));
+  /**
+   * The live worker with the fewest routers (ties: lowest index). When every worker is
+   * dead, waits (bounded) for a replacement: a room moving off a dead worker lands on it.
+   */
+  async leastLoaded(waitMs = 5000): Promise<PooledWorker> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const alive = this.#workers.filter((w) => !w.worker.closed);
+      if (alive.length > 0) return alive.reduce((best, w) => (w.routers < best.routers ? w : best));
+      if (this.#closing || Date.now() > deadline) throw new Error("no mediasoup worker is running");
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
-  /** Mean CPU share of the workers since the last call (0..1 each). */
-  async sampleCpu(elapsedSeconds: number): Promise<number> {
-    if (elapsedSeconds <= 0 || this.#workers.length === 0) return 0;
-    let total = 0;
+  /** Each worker's CPU share since the previous call (0..1; a dead worker reads 0). */
+  async sampleCpu(elapsedSeconds: number): Promise<number[]> {
+    const shares: number[] = [];
     for (const w of this.#workers) {
-      if (w.worker.closed) continue;
+      if (w.worker.closed || elapsedSeconds <= 0) {
+        shares.push(0);
+        continue;
+      }
       const usage = await w.worker.getResourceUsage();
       const seconds = (usage.ru_utime + usage.ru_stime) / 1000;
-      total += Math.min(1, Math.max(0, (seconds - w.lastCpuSeconds) / elapsedSeconds));
+      shares.push(Math.min(1, Math.max(0, (seconds - w.lastCpuSeconds) / elapsedSeconds)));
       w.lastCpuSeconds = seconds;
     }
-    return total / this.#workers.length;
+    return shares;
   }
 
   close(): void {
+    this.#closing = true;
     for (const w of this.#workers) w.worker.close();
   }
 
   async #spawn(index: number): Promise<PooledWorker> {
     const o = this.#options;
     const worker = await mediasoup.createWorker({ logLevel: o.logLevel, workerBin: o.workerBin });
+    // mediasoup closes every worker on the process's first SIGINT/SIGTERM; the node owns
+    // shutdown (SIGTERM drains: rooms go on until they end), so those listeners go.
+    const onSignal = (worker as unknown as { onSignal?: (...args: unknown[]) => void }).onSignal;
+    if (onSignal) {
+      process.removeListener("SIGINT", onSignal);
+      process.removeListener("SIGTERM", onSignal);
+    }
     const port = o.rtcPortBase + index;
     const listen = { ip: o.listenIp, port, ...(o.announcedAddress ? { announcedAddress: o.announcedAddress } : {}) };
     let webRtcServer: types.WebRtcServer;
@@ -101,7 +139,7 @@ export class WorkerPool {
     const pooled: PooledWorker = { index, worker, webRtcServer, routers: 0, lastCpuSeconds: 0 };
     worker.on("died", (error) => {
       this.#log.error("mediasoup worker died", { worker: index, pid: worker.pid, error: error.message });
-      this.#onDied?.(pooled, error);
+      void this.#replace(index).then(() => this.#onDied?.(pooled, error));
     });
     return pooled;
   }

@@ -1,37 +1,37 @@
 import { haversineKm } from "../../lib/geo.ts";
+import { toVec, vecOf, dot } from "./sphere.ts";
 import { isEligible, type NodeCandidate, type SelectRequest, type Selection, type SelectStrategy } from "./strategy.ts";
 
 /**
- * The eligible node closest to the participant (great-circle distance). Without a
- * location, the least-utilized eligible node. Ties go to the lower id, so the answer
- * does not depend on the order nodes registered in.
+ * The eligible node closest to the participant (great circle). Without a location, the
+ * least-utilized one. Ties go to the lower id, so the answer does not depend on the order
+ * nodes registered in.
  */
-export const selectNearest: SelectStrategy = (nodes: Iterable<NodeCandidate>, request: SelectRequest): Selection | undefined => {
-  let best: NodeCandidate | undefined;
-  let bestKey = Infinity;
-  for (const node of nodes) {
-    if (!isEligible(node, request)) continue;
-    const key = request.point ? haversineKm(request.point, node) : node.load.utilization;
-    if (key < bestKey || (key === bestKey && best !== undefined && node.id < best.id)) {
-      best = node;
-      bestKey = key;
-    }
-  }
-  if (!best) return undefined;
-  return { nodeId: best.id, region: best.region, ...(request.point ? { distanceKm: bestKey } : {}) };
-};
+export const selectNearest: SelectStrategy = (nodes, request) => nearestN(nodes, request, 1)[0];
 
 /** The `count` nearest eligible nodes, nearest first (ties by id). */
 export function nearestN(nodes: Iterable<NodeCandidate>, request: SelectRequest, count: number): Selection[] {
-  const ranked: Array<{ node: NodeCandidate; key: number }> = [];
+  if (count <= 0) return [];
+  const here = request.point ? toVec(request.point) : undefined;
+  // A small sorted list of the best so far: O(n·count), and count is tiny.
+  const best: Array<{ node: NodeCandidate; key: number }> = [];
   for (const node of nodes) {
     if (!isEligible(node, request)) continue;
-    ranked.push({ node, key: request.point ? haversineKm(request.point, node) : node.load.utilization });
+    // Lower is better: negative dot (closer) or utilization (no location).
+    const key = here ? -dot(here, vecOf(node)) : node.load.utilization;
+    if (best.length === count) {
+      const worst = best[count - 1]!;
+      if (key > worst.key || (key === worst.key && node.id > worst.node.id)) continue;
+    }
+    let at = best.length;
+    while (at > 0 && (best[at - 1]!.key > key || (best[at - 1]!.key === key && best[at - 1]!.node.id > node.id))) at--;
+    best.splice(at, 0, { node, key });
+    if (best.length > count) best.pop();
   }
-  ranked.sort((a, b) => a.key - b.key || (a.node.id < b.node.id ? -1 : 1));
-  return ranked.slice(0, count).map(({ node, key }) => ({
+  // Distances for the few chosen, by haversine: exact where acos near 1 is not.
+  return best.map(({ node }) => ({
     nodeId: node.id,
     region: node.region,
-    ...(request.point ? { distanceKm: key } : {}),
+    ...(request.point ? { distanceKm: haversineKm(request.point, node) } : {}),
   }));
 }

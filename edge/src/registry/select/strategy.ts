@@ -14,7 +14,7 @@ export interface NodeCandidate {
 
 export interface SelectRequest {
   readonly kind: NodeKind;
-  /** The participant's location; absent when Cloudflare has none for the request. */
+  /** The participant's location; absent when nothing is known about it. */
   readonly point?: GeoPoint;
 }
 
@@ -25,10 +25,13 @@ export interface Selection {
   readonly distanceKm?: number;
 }
 
-/** A strategy is a pure function over the node list: easy to test, easy to swap. */
+/**
+ * A strategy is a pure function over the node list: easy to test, easy to swap, and
+ * composable (a filter wraps a strategy; see capacity.ts).
+ */
 export type SelectStrategy = (nodes: Iterable<NodeCandidate>, request: SelectRequest) => Selection | undefined;
 
-/** Healthy, of the wanted kind, and taking new work. */
+/** Healthy, of the wanted kind, and taking new work (draining nodes finish theirs). */
 export function isEligible(node: NodeCandidate, request: SelectRequest): boolean {
   return node.healthy && node.kind === request.kind && node.load.state === "active";
 }

@@ -28,9 +28,9 @@ function randomToken(): string {
 }
 
 /** The router's capabilities, or why media is unavailable; the room works without media. */
-async function mediaFor(room: Room, geo: RequestContext["session"]["geo"]) {
+async function mediaFor(room: Room, geo: RequestContext["session"]["geo"], participantId?: string) {
   try {
-    return { routerRtpCapabilities: (await room.media.ensureRouter(geo)).rtpCapabilities };
+    return { routerRtpCapabilities: (await room.media.ensureRouter(geo, participantId)).rtpCapabilities };
   } catch (error) {
     if (error instanceof ProtocolError) return { mediaError: error.toBody() };
     room.log.error("media placement failed", errorFields(error));
@@ -71,7 +71,11 @@ export function membershipHandlers(room: Room, env: Env): Membership {
       if (current.endedAt) throw new ProtocolError("room_closed", "this room has ended");
       const { claims } = session;
       const participantId = crypto.randomUUID();
-      const [media, profile, ice] = await Promise.all([mediaFor(room, session.geo), profileOf(claims.sub), iceFor(session.geo, participantId)]);
+      const [media, profile, ice] = await Promise.all([
+        mediaFor(room, session.geo, participantId),
+        profileOf(claims.sub),
+        iceFor(session.geo, participantId),
+      ]);
       if (ws.readyState !== WebSocket.OPEN) throw new ProtocolError("closed", "socket closed during hello");
 
       const displayName = profile.displayName ?? (claims.name || "Guest");

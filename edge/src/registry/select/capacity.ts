@@ -1,0 +1,16 @@
+import type { NodeCandidate, SelectStrategy } from "./strategy.ts";
+
+/** Above this utilization a node is passed over while any other has room. */
+export const DEFAULT_CAPACITY_THRESHOLD = 0.85;
+
+/**
+ * Wraps a strategy so that nodes above `threshold` utilization are skipped. When every
+ * node is that busy the inner strategy sees them all: a loaded node beats no call.
+ */
+export function withCapacityFilter(inner: SelectStrategy, threshold = DEFAULT_CAPACITY_THRESHOLD): SelectStrategy {
+  return (nodes, request) => {
+    const all = [...nodes];
+    const roomy = all.filter((n: NodeCandidate) => n.load.utilization <= threshold);
+    return inner(roomy, request) ?? inner(all, request);
+  };
+}

@@ -1,0 +1,13 @@
+import { readFileSync } from "node:fs";
+
+/** The repository's ports.json: the one source of truth Terraform and coturn read too. */
+export interface SfuPorts {
+  readonly webrtcPortBase: number;
+  readonly maxWorkers: number;
+  readonly metricsPort: number;
+}
+
+export function sfuPorts(): SfuPorts {
+  const all = JSON.parse(readFileSync(new URL("../../ports.json", import.meta.url), "utf8")) as { sfu: SfuPorts };
+  return all.sfu;
+}

@@ -1,0 +1,30 @@
+import type { AddressInfo } from "node:net";
+import { describe, expect, it } from "vitest";
+import { renderMetrics, startMetricsServer } from "../src/metrics.ts";
+
+const load = { state: "draining" as const, workers: 2, routers: 3, transports: 8, producers: 4, consumers: 9, utilization: 0.25, cpu: [0.1, 0.4], bitrateIn: 1000, bitrateOut: 5000 };
+
+describe("metrics", () => {
+  it("renders the load in Prometheus text format", () => {
+    const text = renderMetrics("fra-1", load, true);
+    expect(text).toContain('# TYPE meridian_sfu_consumers gauge\nmeridian_sfu_consumers{node="fra-1"} 9');
+    expect(text).toContain('meridian_sfu_draining{node="fra-1"} 1');
+    expect(text).toContain('meridian_sfu_worker_cpu{node="fra-1",worker="1"} 0.4');
+    expect(text).toContain('meridian_sfu_bitrate_out_bps{node="fra-1"} 5000');
+    for (const line of text.trim().split("\n")) expect(line).toMatch(/^(# (HELP|TYPE) \S+ .+|[a-z_]+\{[^}]*\} [\d.e+-]+)$/);
+  });
+
+  it("serves /metrics on its address and nothing else", async () => {
+    const server = await startMetricsServer("127.0.0.1", 0, () => renderMetrics("n", load, false));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const ok = await fetch(`${base}/metrics`);
+      expect(ok.status).toBe(200);
+      expect(ok.headers.get("content-type")).toContain("text/plain");
+      expect(await ok.text()).toContain('meridian_sfu_edge_connected{node="n"} 0');
+      expect((await fetch(`${base}/`)).status).toBe(404);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
