@@ -1,47 +1,105 @@
-import { createEffect, onCleanup, Show } from "solid-js";
+import { createEffect, onCleanup, onMount, Show, type JSX } from "solid-js";
+import { initialsOf } from "../lib/layout.ts";
+import type { Quality } from "../lib/network-quality.ts";
+import { Icon } from "./icon.tsx";
+import { NetworkBars } from "./network-bars.tsx";
 
 export interface VideoTileProps {
-  readonly label: string;
-  /** Tracks to show (video) and play (audio). */
-  readonly tracks: readonly MediaStreamTrack[];
+  readonly name: string;
+  /** The video to show; the initials show while there is none (camera off, not yet received). */
+  readonly track?: MediaStreamTrack | undefined;
   readonly self?: boolean;
   readonly peerId?: string;
+  readonly source?: "camera" | "screen";
+  /** Mirror our own camera, as people expect from a mirror. */
+  readonly mirrored?: boolean;
+  readonly micOff?: boolean;
+  readonly speaking?: boolean;
+  readonly quality?: Quality;
+  readonly reconnecting?: boolean;
+  readonly avatarColor?: string;
+  readonly layer?: number | undefined;
+  readonly badge?: string;
+  /** Reports the tile's height (CSS px) whenever it changes, for the simulcast layer. */
+  readonly onHeight?: (height: number) => void;
+  readonly children?: JSX.Element;
 }
 
-/** One participant: their video (or initials while there is none) and name. */
+/** One participant's video (or initials) with their name, microphone state and network bars. */
 export function VideoTile(props: VideoTileProps) {
   let video!: HTMLVideoElement;
-  const stream = new MediaStream();
+  let figure!: HTMLElement;
 
   createEffect(() => {
-    const wanted = new Set(props.tracks);
-    for (const track of stream.getTracks()) if (!wanted.has(track)) stream.removeTrack(track);
-    for (const track of wanted) if (!stream.getTrackById(track.id)) stream.addTrack(track);
-    if (video.srcObject !== stream) video.srcObject = stream;
-    void video.play().catch(() => undefined);
+    const track = props.track;
+    const current = video.srcObject as MediaStream | null;
+    if (track && current?.getVideoTracks()[0] === track) return;
+    video.srcObject = track ? new MediaStream([track]) : null;
+    if (track) void video.play().catch(() => undefined);
   });
   onCleanup(() => {
     video.srcObject = null;
   });
 
-  const hasVideo = () => props.tracks.some((t) => t.kind === "video");
-  const initials = () =>
-    props.label
-      .split(/\s+/)
-      .filter(Boolean)
-      .slice(0, 2)
-      .map((word) => word[0]!.toUpperCase())
-      .join("");
+  onMount(() => {
+    if (!props.onHeight || typeof ResizeObserver === "undefined") return;
+    const observer = new ResizeObserver(([entry]) => entry && props.onHeight?.(entry.contentRect.height));
+    observer.observe(figure);
+    onCleanup(() => observer.disconnect());
+  });
+
+  const label = () => {
+    const parts = [props.self ? `${props.name} (you)` : props.name];
+    if (props.source === "screen") parts.push("screen");
+    else {
+      if (props.micOff) parts.push("microphone off");
+      if (!props.track) parts.push("camera off");
+    }
+    if (props.speaking) parts.push("speaking");
+    if (props.reconnecting) parts.push("reconnecting");
+    if (props.quality && props.quality !== "unknown") parts.push(`network ${props.quality}`);
+    return parts.join(", ");
+  };
 
   return (
-    <figure class="tile" classList={{ self: props.self === true }} data-testid="tile" data-peer-id={props.peerId} data-self={props.self ? "true" : undefined}>
-      <video ref={video} autoplay playsinline muted={props.self === true} aria-label={`${props.label}'s video`} />
-      <Show when={!hasVideo()}>
+    <figure
+      ref={figure}
+      class="tile"
+      classList={{ speaking: props.speaking === true, screen: props.source === "screen", away: props.reconnecting === true }}
+      data-testid={props.source === "screen" ? "screen-tile" : "tile"}
+      data-peer-id={props.peerId}
+      data-self={props.self ? "true" : undefined}
+      data-mic={props.source === "screen" ? undefined : props.micOff ? "off" : "on"}
+      data-video={props.track ? "on" : "off"}
+      data-speaking={props.speaking ? "true" : undefined}
+      data-quality={props.quality}
+      data-layer={props.layer}
+      aria-label={label()}
+    >
+      <video ref={video} autoplay playsinline muted classList={{ mirrored: props.mirrored === true, hidden: !props.track }} />
+      <Show when={!props.track}>
         <div class="avatar" aria-hidden="true">
-          {initials()}
+          <span style={{ "background-color": props.avatarColor ?? "#2a2f36" }}>{initialsOf(props.name)}</span>
         </div>
       </Show>
-      <figcaption>{props.label}</figcaption>
+      <div class="tile-status" aria-hidden="true">
+        <Show when={props.badge}>
+          <span class="badge">{props.badge}</span>
+        </Show>
+        <Show when={props.quality && props.quality !== "unknown"}>
+          <NetworkBars quality={props.quality!} />
+        </Show>
+        <Show when={props.micOff}>
+          <span class="mic-off" title="Microphone off">
+            <Icon name="micOff" size={16} />
+          </span>
+        </Show>
+      </div>
+      <Show when={props.reconnecting}>
+        <div class="tile-note">Reconnecting…</div>
+      </Show>
+      {props.children}
+      <figcaption>{props.self ? `${props.name} (you)` : props.name}</figcaption>
     </figure>
   );
 }

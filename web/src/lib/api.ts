@@ -70,6 +70,34 @@ export async function roomToken(roomId: string): Promise<RoomToken> {
   return keep(roomId, issued);
 }
 
+/** The profile behind this browser's identity; undefined before it has one (first visit). */
+export interface Profile {
+  displayName?: string;
+  avatar?: { color: string; initials: string };
+  preferences?: {
+    joinWithCamera?: boolean;
+    joinWithMic?: boolean;
+    cameraId?: string;
+    micId?: string;
+    speakerId?: string;
+  };
+}
+
+export function hasIdentity(): boolean {
+  return storedToken(IDENTITY_KEY) !== undefined;
+}
+
+export async function getProfile(): Promise<Profile | undefined> {
+  if (!hasIdentity()) return undefined;
+  return request<Profile>("/api/profile");
+}
+
+/** Replaces the given fields of the profile. */
+export async function updateProfile(patch: Profile): Promise<Profile | undefined> {
+  if (!hasIdentity()) return undefined;
+  return request<Profile>("/api/profile", { method: "PUT", body: JSON.stringify(patch) });
+}
+
 export function roomSocketUrl(roomId: string): string {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   return `${scheme}//${location.host}/api/rooms/${encodeURIComponent(roomId)}/ws`;

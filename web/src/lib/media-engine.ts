@@ -1,41 +1,88 @@
 import { Device } from "mediasoup-client";
 import type { types } from "mediasoup-client";
-import type { DtlsParameters, MediaSource, RtpCapabilities, RtpParameters } from "@meridian/protocol";
-import type { SignallingClient } from "./signalling.ts";
+import {
+  isProtocolError,
+  type DtlsParameters,
+  type IceServer,
+  type MediaSource,
+  type MethodName,
+  type ParamsOf,
+  type ResultOf,
+  type RoomMethods,
+  type RtpCapabilities,
+  type RtpParameters,
+} from "@meridian/protocol";
+
+/** What the engine needs from the room socket: typed requests (SignallingClient has them). */
+export interface RoomRequester {
+  request<K extends MethodName<RoomMethods>>(method: K, params: ParamsOf<RoomMethods, K>): Promise<ResultOf<RoomMethods, K>>;
+}
 
 /** Camera simulcast: three layers so each viewer gets what its tile and bandwidth need. */
 const CAMERA_ENCODINGS: types.RtpEncodingParameters[] = [
-  { rid: "r0", scaleResolutionDownBy: 4, maxBitrate: 150_000 },
-  { rid: "r1", scaleResolutionDownBy: 2, maxBitrate: 500_000 },
-  { rid: "r2", scaleResolutionDownBy: 1, maxBitrate: 1_200_000 },
+  { rid: "r0", scaleResolutionDownBy: 4, maxBitrate: 150_000, scalabilityMode: "L1T3" },
+  { rid: "r1", scaleResolutionDownBy: 2, maxBitrate: 500_000, scalabilityMode: "L1T3" },
+  { rid: "r2", scaleResolutionDownBy: 1, maxBitrate: 1_200_000, scalabilityMode: "L1T3" },
 ];
+/** Screen content: one sharp layer; text matters more than frame rate. */
+const SCREEN_ENCODINGS: types.RtpEncodingParameters[] = [{ maxBitrate: 2_500_000 }];
+
+/** A transport that stays disconnected this long gets an ICE restart (Chrome says "failed" only after ~30 s). */
+const DISCONNECTED_GRACE_MS = 2_000;
+const ICE_RESTART_RETRY_MS = [1_000, 2_000, 4_000, 8_000];
+
+export type TransportState = types.ConnectionState;
 
 export interface RemoteMedia {
   readonly consumer: types.Consumer;
+  readonly producerId: string;
   readonly peerId: string;
   readonly source: MediaSource;
+  /** The producer was paused (muted, camera off) when we consumed it. */
+  readonly producerPaused: boolean;
+}
+
+export interface MediaEngineOptions {
+  /** mediasoup-client Device options; tests pass a FakeHandler factory. */
+  readonly device?: types.DeviceOptions;
+  /** Called when a transport's connection state changes (the UI shows "media reconnecting"). */
+  readonly onTransportState?: (direction: "send" | "recv", state: TransportState) => void;
 }
 
 /**
- * All WebRTC work for one call, through mediasoup-client: the Device, one send and one
- * recv transport to the SFU node, producers for local tracks, consumers for remote ones.
- * Signalling goes through the room socket; this class never talks to the node directly.
+ * All WebRTC work for one call, through mediasoup-client: the Device, one send and one recv
+ * transport to the SFU node, producers for local tracks, consumers for remote ones. It
+ * talks only to the room socket, never to the node.
+ *
+ * Everything here can be rebuilt in place (`reset`): when the room's media moves to another
+ * node, the same engine loads the new router's capabilities, creates new transports, and
+ * the caller re-produces and re-consumes. A generation counter makes the work of an older
+ * incarnation that finishes late drop itself instead of leaking into the new one.
  */
 export class MediaEngine {
-  #signalling: SignallingClient;
+  #signalling: RoomRequester;
+  readonly #options: MediaEngineOptions;
   #device: Device | undefined;
   #send: types.Transport | undefined;
   #recv: types.Transport | undefined;
+  #iceServers: IceServer[] = [];
+  #generation = 0;
+  #ready: Promise<void>;
+  #markReady!: () => void;
+  #closed = false;
   readonly #producers = new Map<MediaSource, types.Producer>();
   readonly #consumers = new Map<string, RemoteMedia>();
-  readonly #consuming = new Set<string>();
+  readonly #consuming = new Map<string, Promise<RemoteMedia | undefined>>();
+  readonly #iceTimers = new Set<ReturnType<typeof setTimeout>>();
 
-  constructor(signalling: SignallingClient) {
+  constructor(signalling: RoomRequester, options: MediaEngineOptions = {}) {
     this.#signalling = signalling;
+    this.#options = options;
+    this.#ready = this.#newReadyPromise();
   }
 
   /** After a resume, requests go through the new socket; transports and tracks stay. */
-  rebind(signalling: SignallingClient): void {
+  rebind(signalling: RoomRequester): void {
     this.#signalling = signalling;
   }
 
@@ -43,78 +90,144 @@ export class MediaEngine {
     return this.#send !== undefined && this.#recv !== undefined;
   }
 
-  async load(routerRtpCapabilities: RtpCapabilities): Promise<void> {
-    const device = await Device.factory();
+  /** Resolves once transports exist (again, after a reset). */
+  whenReady(): Promise<void> {
+    return this.#ready;
+  }
+
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** STUN/TURN servers for new transports, and for the current ones' next ICE gathering. */
+  setIceServers(iceServers: IceServer[] | undefined): void {
+    if (!iceServers) return;
+    this.#iceServers = iceServers;
+    for (const transport of [this.#send, this.#recv]) {
+      if (transport && !transport.closed) void transport.updateIceServers({ iceServers: iceServers as RTCIceServer[] }).catch(() => undefined);
+    }
+  }
+
+  /** Loads a Device for the router and creates both transports. */
+  async start(routerRtpCapabilities: RtpCapabilities): Promise<void> {
+    const generation = this.#generation;
+    const device = this.#options.device ? new Device(this.#options.device) : await Device.factory();
     await device.load({ routerRtpCapabilities: routerRtpCapabilities as types.RtpCapabilities });
+    if (generation !== this.#generation || this.#closed) return;
     this.#device = device;
+    await this.#createTransports(generation);
   }
 
-  /** Creates the recv and send transports together: both are needed before media flows. */
-  async createTransports(): Promise<void> {
-    const device = this.#requireDevice();
-    const [recvOptions, sendOptions] = await Promise.all([
-      this.#signalling.request("createTransport", {
-        direction: "recv",
-        rtpCapabilities: device.rtpCapabilities as RtpCapabilities,
-      }),
-      this.#signalling.request("createTransport", { direction: "send" }),
-    ]);
-    this.#recv = device.createRecvTransport(recvOptions as types.TransportOptions);
-    this.#wireConnect(this.#recv);
-    this.#send = device.createSendTransport(sendOptions as types.TransportOptions);
-    this.#wireConnect(this.#send);
-    this.#send.on("produce", ({ kind, rtpParameters, appData }, callback, errback) => {
-      this.#signalling
-        .request("produce", {
-          transportId: this.#send!.id,
-          kind,
-          source: appData.source as MediaSource,
-          rtpParameters: rtpParameters as RtpParameters,
-        })
-        .then(({ producerId }) => callback({ id: producerId }), errback);
-    });
+  /**
+   * The room's media moved: drop every local WebRTC object (the node that held their
+   * counterparts is gone), then start over with the new router's capabilities.
+   */
+  async reset(routerRtpCapabilities: RtpCapabilities): Promise<void> {
+    this.#closeLocal();
+    this.#generation++;
+    this.#ready = this.#newReadyPromise();
+    await this.start(routerRtpCapabilities);
   }
 
-  async produce(track: MediaStreamTrack, source: MediaSource): Promise<types.Producer> {
-    if (!this.#send) throw new Error("send transport not ready");
-    const producer = await this.#send.produce({
+  /** Which sources we currently send, and their producers. */
+  producer(source: MediaSource): types.Producer | undefined {
+    return this.#producers.get(source);
+  }
+
+  async produce(track: MediaStreamTrack, source: MediaSource, options: { paused?: boolean } = {}): Promise<types.Producer> {
+    await this.#ready;
+    const send = this.#send;
+    if (!send) throw new Error("send transport not ready");
+    const generation = this.#generation;
+    const paused = options.paused === true;
+    // A muted microphone is produced paused: the others see it muted from the start.
+    if (paused) track.enabled = false;
+    const producer = await send.produce({
       track,
-      appData: { source },
+      appData: { source, paused },
       stopTracks: false,
       ...(source === "camera"
         ? { encodings: CAMERA_ENCODINGS, codecOptions: { videoGoogleStartBitrate: 1000 } }
-        : source === "mic"
-          ? { codecOptions: { opusDtx: true, opusFec: true } }
-          : {}),
+        : source === "screen"
+          ? { encodings: SCREEN_ENCODINGS, codecOptions: { videoGoogleStartBitrate: 1000 } }
+          : { codecOptions: { opusDtx: true, opusFec: true } }),
     });
+    if (paused) producer.pause();
+    if (generation !== this.#generation) {
+      producer.close();
+      throw new StaleMediaError();
+    }
     this.#producers.set(source, producer);
     return producer;
   }
 
+  /** Mute / unmute (camera off / on) without renegotiating; the others see `producerPaused`. */
+  async setPaused(source: MediaSource, paused: boolean): Promise<void> {
+    const producer = this.#producers.get(source);
+    if (!producer) return;
+    if (paused) producer.pause();
+    else producer.resume();
+    await this.#signalling.request("setProducerPaused", { producerId: producer.id, paused });
+  }
+
+  /** Swaps the track a producer sends (another camera or microphone); no renegotiation. */
+  async replaceTrack(source: MediaSource, track: MediaStreamTrack): Promise<void> {
+    await this.#producers.get(source)?.replaceTrack({ track });
+  }
+
+  /** Stops sending a source; `tellRoom` false when the room already closed it (a host's mute). */
+  async closeProducer(source: MediaSource, tellRoom = true): Promise<void> {
+    const producer = this.#producers.get(source);
+    if (!producer) return;
+    this.#producers.delete(source);
+    producer.close();
+    if (!tellRoom) return;
+    await this.#signalling.request("closeProducer", { producerId: producer.id }).catch((error: unknown) => {
+      if (!isProtocolError(error, "not_found")) throw error;
+    });
+  }
+
   /**
    * Consumes a remote producer: created paused on the node, resumed once the track is
-   * wired. Undefined when it is already being consumed (announced twice).
+   * wired. Undefined when it is already consumed (announced twice) or a reset overtook it.
    */
-  async consume(producerId: string): Promise<RemoteMedia | undefined> {
-    if (!this.#recv) throw new Error("recv transport not ready");
-    if (this.#consuming.has(producerId)) return undefined;
-    this.#consuming.add(producerId);
-    const recv = this.#recv;
-    let consumer: types.Consumer;
-    let answer;
-    try {
-      answer = await this.#signalling.request("consume", { transportId: recv.id, producerId });
-      consumer = await recv.consume({
-        id: answer.consumerId,
-        producerId: answer.producerId,
-        kind: answer.kind,
-        rtpParameters: answer.rtpParameters as types.RtpParameters,
+  consume(producerId: string): Promise<RemoteMedia | undefined> {
+    const existing = this.#consumers.get(producerId);
+    if (existing) return Promise.resolve(existing);
+    let pending = this.#consuming.get(producerId);
+    if (!pending) {
+      pending = this.#consume(producerId).finally(() => {
+        if (this.#consuming.get(producerId) === pending) this.#consuming.delete(producerId);
       });
-    } catch (error) {
-      this.#consuming.delete(producerId);
-      throw error;
+      this.#consuming.set(producerId, pending);
     }
-    const remote: RemoteMedia = { consumer, peerId: answer.peerId, source: answer.source };
+    return pending;
+  }
+
+  async #consume(producerId: string): Promise<RemoteMedia | undefined> {
+    await this.#ready;
+    const generation = this.#generation;
+    const recv = this.#recv;
+    if (!recv) throw new Error("recv transport not ready");
+    const answer = await this.#signalling.request("consume", { transportId: recv.id, producerId });
+    if (generation !== this.#generation) return undefined;
+    const consumer = await recv.consume({
+      id: answer.consumerId,
+      producerId: answer.producerId,
+      kind: answer.kind,
+      rtpParameters: answer.rtpParameters as types.RtpParameters,
+    });
+    if (generation !== this.#generation) {
+      consumer.close();
+      return undefined;
+    }
+    const remote: RemoteMedia = {
+      consumer,
+      producerId,
+      peerId: answer.peerId,
+      source: answer.source,
+      producerPaused: answer.producerPaused,
+    };
     this.#consumers.set(producerId, remote);
     await this.#signalling.request("resumeConsumer", { consumerId: consumer.id });
     return remote;
@@ -127,28 +240,135 @@ export class MediaEngine {
     this.#consuming.delete(producerId);
   }
 
+  /** Asks the node for a simulcast layer of one consumer (the tile it plays in got bigger or smaller). */
+  async setPreferredLayer(producerId: string, spatialLayer: number): Promise<boolean> {
+    const remote = this.#consumers.get(producerId);
+    if (!remote || remote.consumer.kind !== "video" || remote.consumer.closed) return false;
+    await this.#signalling.request("setPreferredLayers", { consumerId: remote.consumer.id, spatialLayer });
+    return true;
+  }
+
+  /** The browser's stats of what we receive from one producer (undefined when not consumed). */
+  receiveStats(producerId: string): Promise<RTCStatsReport> | undefined {
+    const remote = this.#consumers.get(producerId);
+    return remote && !remote.consumer.closed ? remote.consumer.getStats() : undefined;
+  }
+
+  /** The browser's stats of the send transport (outbound streams and what the SFU reports back). */
+  sendStats(): Promise<RTCStatsReport> | undefined {
+    return this.#send && !this.#send.closed ? this.#send.getStats() : undefined;
+  }
+
   close(): void {
+    this.#closed = true;
+    this.#generation++;
+    this.#closeLocal();
+  }
+
+  #closeLocal(): void {
+    for (const timer of this.#iceTimers) clearTimeout(timer);
+    this.#iceTimers.clear();
     for (const producer of this.#producers.values()) producer.close();
     for (const { consumer } of this.#consumers.values()) consumer.close();
     this.#send?.close();
     this.#recv?.close();
+    this.#send = undefined;
+    this.#recv = undefined;
     this.#producers.clear();
     this.#consumers.clear();
+    this.#consuming.clear();
   }
 
-  #wireConnect(transport: types.Transport): void {
+  /** Creates the recv and send transports together: both are needed before media flows. */
+  async #createTransports(generation: number): Promise<void> {
+    const device = this.#device!;
+    const [recvOptions, sendOptions] = await Promise.all([
+      this.#signalling.request("createTransport", { direction: "recv", rtpCapabilities: device.rtpCapabilities as RtpCapabilities }),
+      this.#signalling.request("createTransport", { direction: "send" }),
+    ]);
+    if (generation !== this.#generation || this.#closed) return;
+    const iceServers = this.#iceServers as RTCIceServer[];
+    const recv = device.createRecvTransport({ ...(recvOptions as types.TransportOptions), iceServers });
+    const send = device.createSendTransport({ ...(sendOptions as types.TransportOptions), iceServers });
+    this.#wire(recv, "recv");
+    this.#wire(send, "send");
+    send.on("produce", ({ kind, rtpParameters, appData }, callback, errback) => {
+      this.#signalling
+        .request("produce", {
+          transportId: send.id,
+          kind,
+          source: appData.source as MediaSource,
+          rtpParameters: rtpParameters as RtpParameters,
+          ...(appData.paused === true ? { paused: true } : {}),
+        })
+        .then(({ producerId }) => callback({ id: producerId }), errback);
+    });
+    this.#recv = recv;
+    this.#send = send;
+    this.#markReady();
+  }
+
+  #wire(transport: types.Transport, direction: "send" | "recv"): void {
     transport.on("connect", ({ dtlsParameters }, callback, errback) => {
       this.#signalling
-        .request("connectTransport", {
-          transportId: transport.id,
-          dtlsParameters: dtlsParameters as DtlsParameters,
-        })
+        .request("connectTransport", { transportId: transport.id, dtlsParameters: dtlsParameters as DtlsParameters })
         .then(() => callback(), errback);
+    });
+    let restarting = false;
+    let attempt = 0;
+    const later = (ms: number, run: () => void) => {
+      const timer = setTimeout(() => {
+        this.#iceTimers.delete(timer);
+        run();
+      }, ms);
+      this.#iceTimers.add(timer);
+    };
+    const restart = async () => {
+      if (restarting || transport.closed) return;
+      restarting = true;
+      try {
+        await this.#restartIce(transport);
+      } catch {
+        // Signalling may be down too; try again while the transport is still unhealthy.
+      } finally {
+        restarting = false;
+      }
+      const delay = ICE_RESTART_RETRY_MS[Math.min(attempt++, ICE_RESTART_RETRY_MS.length - 1)]!;
+      later(delay, () => {
+        if (!transport.closed && (transport.connectionState === "failed" || transport.connectionState === "disconnected")) void restart();
+      });
+    };
+    transport.on("connectionstatechange", (state) => {
+      this.#options.onTransportState?.(direction, state);
+      if (state === "connected") attempt = 0;
+      if (state === "failed") void restart();
+      if (state === "disconnected") {
+        later(DISCONNECTED_GRACE_MS, () => {
+          if (transport.connectionState === "disconnected") void restart();
+        });
+      }
     });
   }
 
-  #requireDevice(): Device {
-    if (!this.#device) throw new Error("device not loaded");
-    return this.#device;
+  /** Fresh TURN credentials first (they are short-lived), then new ICE credentials from the node. */
+  async #restartIce(transport: types.Transport): Promise<void> {
+    const { iceServers } = await this.#signalling.request("iceServers", {});
+    this.#iceServers = iceServers;
+    if (transport.closed) return;
+    await transport.updateIceServers({ iceServers: iceServers as RTCIceServer[] });
+    const { iceParameters } = await this.#signalling.request("restartIce", { transportId: transport.id });
+    if (transport.closed) return;
+    await transport.restartIce({ iceParameters: iceParameters as types.IceParameters });
+  }
+
+  #newReadyPromise(): Promise<void> {
+    return new Promise<void>((resolve) => (this.#markReady = resolve));
+  }
+}
+
+/** A produce that a media reset overtook: the caller re-produces in the new generation. */
+export class StaleMediaError extends Error {
+  constructor() {
+    super("media was reset meanwhile");
   }
 }

@@ -5,16 +5,33 @@ import {
   type ResultOf,
   type RoomEvents,
   type RoomMethods,
+  type RtpCapabilities,
 } from "@meridian/protocol";
 import { roomSocketUrl, roomToken } from "../lib/api.ts";
-import { MediaEngine } from "../lib/media-engine.ts";
+import { MediaEngine, type MediaEngineOptions } from "../lib/media-engine.ts";
 import { SignallingClient } from "../lib/signalling.ts";
 
 export type EventKey = keyof RoomEvents & string;
 export type RoomEventListener = <K extends EventKey>(event: K, data: EventData<RoomEvents, K>) => void;
 
-type Hello = ResultOf<RoomMethods, "hello">;
-type Resumed = ResultOf<RoomMethods, "resume">;
+export type Hello = ResultOf<RoomMethods, "hello">;
+export type Resumed = ResultOf<RoomMethods, "resume">;
+
+/** Where a room's socket is and which token opens it (the edge's HTTP API by default; a scripted room in tests). */
+export interface RoomEndpoint {
+  socketUrl(roomId: string): string;
+  token(roomId: string): Promise<string>;
+}
+
+export const edgeEndpoint: RoomEndpoint = {
+  socketUrl: roomSocketUrl,
+  token: async (roomId) => (await roomToken(roomId)).token,
+};
+
+export interface ConnectionOptions {
+  readonly endpoint?: RoomEndpoint;
+  readonly media?: MediaEngineOptions;
+}
 
 /**
  * One socket's life in a room: token, socket, `hello` (or `resume`), device and
@@ -29,22 +46,25 @@ export class RoomConnection {
   /** The room's log position this connection has applied. */
   lastSeq = 0;
   mediaError: ErrorBody | undefined;
+  /** Whether a router was loaded: consuming and producing make sense. */
+  hasMedia = false;
   readonly #listener: RoomEventListener;
 
-  private constructor(signalling: SignallingClient, listener: RoomEventListener) {
+  private constructor(signalling: SignallingClient, listener: RoomEventListener, media: MediaEngine) {
     this.signalling = signalling;
-    this.media = new MediaEngine(signalling);
+    this.media = media;
     this.#listener = listener;
     signalling.onAny((event, data, seq) => this.#deliver(event, data, seq));
   }
 
   /** Opens a socket and says hello; loads the device and creates transports when media is there. */
-  static async open(roomId: string, listener: RoomEventListener): Promise<{ connection: RoomConnection; hello: Hello }> {
-    const connection = await RoomConnection.#socket(roomId, listener);
+  static async open(roomId: string, listener: RoomEventListener, options: ConnectionOptions = {}): Promise<{ connection: RoomConnection; hello: Hello }> {
+    const connection = await RoomConnection.#socket(roomId, listener, options);
     try {
       const hello = await connection.signalling.request("hello", { protocol: PROTOCOL_VERSION });
       connection.participantId = hello.participantId;
       connection.resumeToken = hello.resumeToken;
+      connection.media.setIceServers(hello.iceServers);
       await connection.#prepareMedia(hello.routerRtpCapabilities, hello.mediaError);
       return { connection, hello };
     } catch (error) {
@@ -58,8 +78,13 @@ export class RoomConnection {
    * event goes to the listener before any live one. The old connection's transports are
    * kept (media usually survives a signalling hiccup).
    */
-  static async resume(roomId: string, previous: RoomConnection, listener: RoomEventListener): Promise<{ connection: RoomConnection; resumed: Resumed }> {
-    const connection = await RoomConnection.#socket(roomId, listener, previous.media);
+  static async resume(
+    roomId: string,
+    previous: RoomConnection,
+    listener: RoomEventListener,
+    options: ConnectionOptions = {},
+  ): Promise<{ connection: RoomConnection; resumed: Resumed }> {
+    const connection = await RoomConnection.#socket(roomId, listener, options, previous.media);
     try {
       const resumed = await connection.signalling.request("resume", {
         protocol: PROTOCOL_VERSION,
@@ -70,7 +95,9 @@ export class RoomConnection {
       connection.participantId = previous.participantId;
       connection.resumeToken = previous.resumeToken;
       connection.lastSeq = previous.lastSeq;
+      connection.hasMedia = previous.hasMedia;
       connection.mediaError = resumed.mediaError;
+      connection.media.setIceServers(resumed.iceServers);
       for (const frame of resumed.missed) connection.#deliver(frame.event as EventKey, frame.data, frame.seq);
       return { connection, resumed };
     } catch (error) {
@@ -79,30 +106,34 @@ export class RoomConnection {
     }
   }
 
-  static async #socket(roomId: string, listener: RoomEventListener, media?: MediaEngine): Promise<RoomConnection> {
-    const { token } = await roomToken(roomId);
-    const signalling = new SignallingClient(roomSocketUrl(roomId), token);
+  static async #socket(roomId: string, listener: RoomEventListener, options: ConnectionOptions, media?: MediaEngine): Promise<RoomConnection> {
+    const endpoint = options.endpoint ?? edgeEndpoint;
+    const token = await endpoint.token(roomId);
+    const signalling = new SignallingClient(endpoint.socketUrl(roomId), token);
     await signalling.connect();
-    const connection = new RoomConnection(signalling, listener);
-    if (media) {
-      // The media engine outlives the socket; its requests now go through the new one.
-      (connection as { media: MediaEngine }).media = media;
-      media.rebind(signalling);
-    }
-    return connection;
+    // The media engine outlives the socket; its requests go through the newest one.
+    if (media) media.rebind(signalling);
+    return new RoomConnection(signalling, listener, media ?? new MediaEngine(signalling, options.media));
   }
 
-  async #prepareMedia(capabilities: Hello["routerRtpCapabilities"], error: ErrorBody | undefined): Promise<void> {
+  async #prepareMedia(capabilities: RtpCapabilities | undefined, error: ErrorBody | undefined): Promise<void> {
     this.mediaError = error;
     if (!capabilities) return;
-    await this.media.load(capabilities);
-    await this.media.createTransports();
+    this.hasMedia = true;
+    await this.media.start(capabilities);
   }
 
   /** Asks again for a media server after hello found none. */
   async retryMedia(): Promise<void> {
     const { routerRtpCapabilities } = await this.signalling.request("routerCapabilities", {});
     await this.#prepareMedia(routerRtpCapabilities, undefined);
+  }
+
+  /** The room's media moved to another node: rebuild device and transports for it. */
+  async resetMedia(capabilities: RtpCapabilities): Promise<void> {
+    this.hasMedia = true;
+    this.mediaError = undefined;
+    await this.media.reset(capabilities);
   }
 
   /** Marks the position of a join/admission answer: events up to it are already reflected. */
