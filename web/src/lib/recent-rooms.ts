@@ -43,10 +43,10 @@ function write(list: RecentRoom[], storage: StorageLike | undefined): void {
 
 /** "just now", "5 min ago", "yesterday", or a date. */
 export function whenText(then: number, now = Date.now()): string {
-  const minutes = Math.round((now - then) / 60_000);
+  const minutes = Math.floor((now - then) / 60_000);
   if (minutes < 1) return "just now";
   if (minutes < 60) return `${minutes} min ago`;
-  const hours = Math.round(minutes / 60);
+  const hours = Math.floor(minutes / 60);
   if (hours < 24) return `${hours} h ago`;
   if (hours < 48) return "yesterday";
   return new Date(then).toLocaleDateString(undefined, { month: "short", day: "numeric" });

@@ -84,17 +84,18 @@ export class ChatStore {
 
   /** Sends again every message the room has not confirmed (after a reconnect, or a retry click). */
   resendPending(): Promise<void> {
-    this.#flushing ??= (async () => {
-      try {
-        for (const item of this.state.items.filter((i) => i.status !== "sent")) {
-          this.#set("items", (i) => i.key === item.key, "status", "sending");
-          await this.#deliver(item.key);
-        }
-      } finally {
-        this.#flushing = undefined;
+    if (this.#flushing) return this.#flushing;
+    const flush = async () => {
+      for (const item of this.state.items.filter((i) => i.status !== "sent")) {
+        this.#set("items", (i) => i.key === item.key, "status", "sending");
+        await this.#deliver(item.key);
       }
-    })();
-    return this.#flushing;
+    };
+    const flushing = flush().finally(() => {
+      if (this.#flushing === flushing) this.#flushing = undefined;
+    });
+    this.#flushing = flushing;
+    return flushing;
   }
 
   /** The newest page (on entering the call, and after a rejoin): merged with what is shown. */
