@@ -121,6 +121,19 @@ export const edgeToNodeMethods = {
     v.object({ consumerId: Id, kind: MediaKind, rtpParameters: RtpParameters }),
   ),
   resumeConsumer: method(v.object({ consumerId: Id }), Empty),
+  /**
+   * Plain RTP in or out of a room (ingest from ffmpeg/RTSP bridges, recording egress):
+   * no ICE/DTLS. `send` receives media from its peer (comedia: the first packet's source
+   * is the peer); `recv` sends to the address given by connectPlainTransport.
+   */
+  createPlainTransport: method(
+    v.object({ routerId: Id, participantId: Id, direction: Direction, rtpCapabilities: v.optional(RtpCapabilities) }),
+    v.object({ id: Id, ip: v.string(), port: v.number() }),
+  ),
+  connectPlainTransport: method(
+    v.object({ transportId: Id, ip: v.pipe(v.string(), v.ip()), port: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535)) }),
+    Empty,
+  ),
   setPreferredLayers: method(v.object({ consumerId: Id, ...Layers.entries }), Empty),
   restartIce: method(v.object({ transportId: Id }), v.object({ iceParameters: IceParameters })),
   getTransportStats: method(v.object({ transportId: Id }), v.object({ stats: StatsList })),

@@ -34,7 +34,14 @@ export class SfuNode {
       },
       log.child("workers"),
     );
-    this.media = new MediaService(this.pool, { consumersPerWorker: config.consumersPerWorker }, log.child("media"));
+    this.media = new MediaService(
+      this.pool,
+      {
+        consumersPerWorker: config.consumersPerWorker,
+        plainIp: { ip: config.listenIp, ...(config.announcedAddress ? { announcedAddress: config.announcedAddress } : {}) },
+      },
+      log.child("media"),
+    );
     this.link = new EdgeLink({
       url: edgeConnectUrl(config.edgeUrl),
       nodeId: config.nodeId,

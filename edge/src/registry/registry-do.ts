@@ -4,6 +4,7 @@ import { createLogger, type Logger } from "../lib/log.ts";
 import { decideAffinity, type AffinityDecision } from "./select/affinity.ts";
 import { nearestN } from "./select/nearest.ts";
 import { placeRoom } from "./select/policy.ts";
+import { toVec } from "./select/sphere.ts";
 import type { NodeCandidate, SelectRequest, Selection } from "./select/strategy.ts";
 
 export interface NodeRecord extends NodeCandidate {
@@ -47,7 +48,8 @@ export class RegistryDO extends DurableObject<Env> {
       if (columns.length > 0 && !columns.includes("record")) ctx.storage.sql.exec("DROP TABLE nodes");
       ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS nodes (id TEXT PRIMARY KEY, record TEXT NOT NULL)");
       for (const row of ctx.storage.sql.exec<NodeRow>("SELECT * FROM nodes")) {
-        this.#nodes.set(row.id, JSON.parse(row.record) as NodeRecord);
+        const record = JSON.parse(row.record) as NodeRecord;
+        this.#nodes.set(row.id, { ...record, vec: toVec(record) });
       }
     });
   }
@@ -142,8 +144,9 @@ export class RegistryDO extends DurableObject<Env> {
   }
 
   #save(record: NodeRecord): void {
-    this.#nodes.set(record.id, record);
-    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO nodes (id, record) VALUES (?, ?)", record.id, JSON.stringify(record));
+    const { vec: _vec, ...stored } = record;
+    this.#nodes.set(record.id, { ...stored, vec: toVec(record) });
+    this.ctx.storage.sql.exec("INSERT OR REPLACE INTO nodes (id, record) VALUES (?, ?)", record.id, JSON.stringify(stored));
   }
 
   /** The next moment a healthy node would count as silent, or an unhealthy one as gone. */

@@ -25,6 +25,8 @@ interface TransportData {
   rtpCapabilities?: types.RtpCapabilities;
 }
 
+type AnyTransport = types.WebRtcTransport<TransportData> | types.PlainTransport<TransportData>;
+
 interface RoomRouter {
   readonly roomId: string;
   readonly router: types.Router;
@@ -53,9 +55,11 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
   readonly #pool: WorkerPool;
   readonly #log: Logger;
   readonly #consumersPerWorker: number;
+  /** Where plain RTP transports listen (a range of ephemeral ports of the worker). */
+  readonly #plainIp: { ip: string; announcedAddress?: string };
   readonly #roomRouters = new Map<string, Promise<RoomRouter>>();
   readonly #routers = new Map<string, RoomRouter>();
-  readonly #transports = new Map<string, types.WebRtcTransport<TransportData>>();
+  readonly #transports = new Map<string, AnyTransport>();
   readonly #producers = new Map<string, types.Producer>();
   readonly #consumers = new Map<string, types.Consumer>();
   #state: NodeState = "active";
@@ -64,10 +68,11 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
   #bitrate = { in: 0, out: 0 };
   #lost: Array<{ roomId: string; routerId: string }> = [];
 
-  constructor(pool: WorkerPool, options: { consumersPerWorker: number }, log: Logger) {
+  constructor(pool: WorkerPool, options: { consumersPerWorker: number; plainIp?: { ip: string; announcedAddress?: string } }, log: Logger) {
     super();
     this.#pool = pool;
     this.#consumersPerWorker = options.consumersPerWorker;
+    this.#plainIp = options.plainIp ?? { ip: "127.0.0.1" };
     this.#log = log;
   }
 
@@ -82,6 +87,8 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     setProducerPaused: (p) => this.setProducerPaused(p),
     consume: (p) => this.consume(p),
     resumeConsumer: (p) => this.resumeConsumer(p),
+    createPlainTransport: (p) => this.createPlainTransport(p),
+    connectPlainTransport: (p) => this.connectPlainTransport(p),
     setPreferredLayers: (p) => this.setPreferredLayers(p),
     restartIce: (p) => this.restartIce(p),
     getTransportStats: (p) => this.getTransportStats(p),
@@ -155,7 +162,33 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
 
   async connectTransport(p: P<"connectTransport">): Promise<R<"connectTransport">> {
     const transport = this.#transport(p.transportId);
+    if (transport.type !== "webrtc") throw new ProtocolError("forbidden", "not a WebRTC transport");
     await media(() => transport.connect({ dtlsParameters: p.dtlsParameters as types.DtlsParameters }));
+    return {};
+  }
+
+  async createPlainTransport(p: P<"createPlainTransport">): Promise<R<"createPlainTransport">> {
+    const room = this.#router(p.routerId);
+    if (p.direction === "recv" && !p.rtpCapabilities) throw new ProtocolError("invalid_params", "a recv transport needs rtpCapabilities");
+    const appData: TransportData = { routerId: p.routerId, participantId: p.participantId, direction: p.direction };
+    if (p.rtpCapabilities) appData.rtpCapabilities = p.rtpCapabilities as types.RtpCapabilities;
+    const transport = await media(() =>
+      room.router.createPlainTransport<TransportData>({
+        listenInfo: { protocol: "udp", ip: this.#plainIp.ip, ...(this.#plainIp.announcedAddress ? { announcedAddress: this.#plainIp.announcedAddress } : {}) },
+        rtcpMux: true,
+        comedia: p.direction === "send",
+        appData,
+      }),
+    );
+    this.#transports.set(transport.id, transport);
+    transport.observer.on("close", () => this.#transports.delete(transport.id));
+    return { id: transport.id, ip: transport.tuple.localAddress, port: transport.tuple.localPort };
+  }
+
+  async connectPlainTransport({ transportId, ip, port }: P<"connectPlainTransport">): Promise<R<"connectPlainTransport">> {
+    const transport = this.#transport(transportId);
+    if (transport.type !== "plain") throw new ProtocolError("forbidden", "not a plain transport");
+    await media(() => transport.connect({ ip, port }));
     return {};
   }
 
@@ -235,6 +268,7 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
 
   async restartIce({ transportId }: P<"restartIce">): Promise<R<"restartIce">> {
     const transport = this.#transport(transportId);
+    if (transport.type !== "webrtc") throw new ProtocolError("forbidden", "not a WebRTC transport");
     const iceParameters = await media(() => transport.restartIce());
     return { iceParameters };
   }
@@ -333,7 +367,7 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     return room;
   }
 
-  #transport(transportId: string): types.WebRtcTransport<TransportData> {
+  #transport(transportId: string): AnyTransport {
     const transport = this.#transports.get(transportId);
     if (!transport) throw new ProtocolError("not_found", `no transport ${transportId}`);
     return transport;

@@ -8,9 +8,9 @@ export const DEFAULT_CAPACITY_THRESHOLD = 0.85;
  * node is that busy the inner strategy sees them all: a loaded node beats no call.
  */
 export function withCapacityFilter(inner: SelectStrategy, threshold = DEFAULT_CAPACITY_THRESHOLD): SelectStrategy {
+  const roomy = (n: NodeCandidate) => n.load.utilization <= threshold;
   return (nodes, request) => {
-    const all = [...nodes];
-    const roomy = all.filter((n: NodeCandidate) => n.load.utilization <= threshold);
-    return inner(roomy, request) ?? inner(all, request);
+    const accept = request.accept ? (n: NodeCandidate) => roomy(n) && request.accept!(n) : roomy;
+    return inner(nodes, { ...request, accept }) ?? inner(nodes, request);
   };
 }

@@ -11,6 +11,16 @@ export const selectNearest: SelectStrategy = (nodes, request) => nearestN(nodes,
 
 /** The `count` nearest eligible nodes, nearest first (ties by id). */
 export function nearestN(nodes: Iterable<NodeCandidate>, request: SelectRequest, count: number): Selection[] {
+  // Distances for the few chosen, by haversine: exact where acos near 1 is not.
+  return rankNearest(nodes, request, count).map((node) => ({
+    nodeId: node.id,
+    region: node.region,
+    ...(request.point ? { distanceKm: haversineKm(request.point, node) } : {}),
+  }));
+}
+
+/** The `count` nearest eligible nodes themselves, nearest first. */
+export function rankNearest(nodes: Iterable<NodeCandidate>, request: SelectRequest, count: number): NodeCandidate[] {
   if (count <= 0) return [];
   const here = request.point ? toVec(request.point) : undefined;
   // A small sorted list of the best so far: O(n·count), and count is tiny.
@@ -28,10 +38,5 @@ export function nearestN(nodes: Iterable<NodeCandidate>, request: SelectRequest,
     best.splice(at, 0, { node, key });
     if (best.length > count) best.pop();
   }
-  // Distances for the few chosen, by haversine: exact where acos near 1 is not.
-  return best.map(({ node }) => ({
-    nodeId: node.id,
-    region: node.region,
-    ...(request.point ? { distanceKm: haversineKm(request.point, node) } : {}),
-  }));
+  return best.map(({ node }) => node);
 }

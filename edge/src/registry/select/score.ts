@@ -1,5 +1,6 @@
-import { nearestN } from "./nearest.ts";
-import type { NodeCandidate, SelectStrategy } from "./strategy.ts";
+import { haversineKm } from "../../lib/geo.ts";
+import { rankNearest } from "./nearest.ts";
+import type { SelectStrategy } from "./strategy.ts";
 
 export interface ScoreOptions {
   /**
@@ -19,16 +20,17 @@ export const DEFAULT_SCORE: ScoreOptions = { kmPerUtilization: 2000, candidates:
  */
 export function selectByScore(options: ScoreOptions = DEFAULT_SCORE): SelectStrategy {
   return (nodes, request) => {
-    const list = [...nodes];
-    const near = nearestN(list, request, options.candidates);
-    if (!request.point) return near[0];
-    const byId = new Map<string, NodeCandidate>(list.map((n) => [n.id, n]));
-    let best = near[0];
+    const near = rankNearest(nodes, request, options.candidates);
+    const point = request.point;
+    if (near.length === 0) return undefined;
+    if (!point) return { nodeId: near[0]!.id, region: near[0]!.region };
+    let best = { nodeId: near[0]!.id, region: near[0]!.region, distanceKm: 0 };
     let bestScore = Infinity;
-    for (const candidate of near) {
-      const score = candidate.distanceKm! + options.kmPerUtilization * byId.get(candidate.nodeId)!.load.utilization;
+    for (const node of near) {
+      const distanceKm = haversineKm(point, node);
+      const score = distanceKm + options.kmPerUtilization * node.load.utilization;
       if (score < bestScore) {
-        best = candidate;
+        best = { nodeId: node.id, region: node.region, distanceKm };
         bestScore = score;
       }
     }

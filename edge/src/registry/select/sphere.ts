@@ -8,7 +8,6 @@ import type { GeoPoint } from "../../lib/geo.ts";
 export type Vec3 = readonly [number, number, number];
 
 const RAD = Math.PI / 180;
-const cache = new WeakMap<object, Vec3>();
 
 export function toVec(p: GeoPoint): Vec3 {
   const lat = p.lat * RAD;
@@ -17,14 +16,9 @@ export function toVec(p: GeoPoint): Vec3 {
   return [c * Math.cos(lon), c * Math.sin(lon), Math.sin(lat)];
 }
 
-/** A node's vector, computed once per (immutable) node record. */
-export function vecOf(node: GeoPoint & object): Vec3 {
-  let v = cache.get(node);
-  if (!v) {
-    v = toVec(node);
-    cache.set(node, v);
-  }
-  return v;
+/** A node's vector: precomputed on registry records (`vec`), else computed now. */
+export function vecOf(node: GeoPoint & { readonly vec?: Vec3 }): Vec3 {
+  return node.vec ?? toVec(node);
 }
 
 export function dot(a: Vec3, b: Vec3): number {

@@ -1,5 +1,6 @@
 import type { NodeKind, NodeLoad } from "@meridian/protocol";
 import type { GeoPoint } from "../../lib/geo.ts";
+import type { Vec3 } from "./sphere.ts";
 
 /** What a selection strategy sees of a node. */
 export interface NodeCandidate {
@@ -10,12 +11,16 @@ export interface NodeCandidate {
   readonly lon: number;
   readonly healthy: boolean;
   readonly load: NodeLoad;
+  /** Unit vector of (lat, lon), kept on registry records so a scan does no trigonometry. */
+  readonly vec?: Vec3;
 }
 
 export interface SelectRequest {
   readonly kind: NodeKind;
   /** The participant's location; absent when nothing is known about it. */
   readonly point?: GeoPoint;
+  /** An extra condition a wrapping strategy adds (e.g. capacity), checked without copying the list. */
+  readonly accept?: (node: NodeCandidate) => boolean;
 }
 
 export interface Selection {
@@ -33,5 +38,5 @@ export type SelectStrategy = (nodes: Iterable<NodeCandidate>, request: SelectReq
 
 /** Healthy, of the wanted kind, and taking new work (draining nodes finish theirs). */
 export function isEligible(node: NodeCandidate, request: SelectRequest): boolean {
-  return node.healthy && node.kind === request.kind && node.load.state === "active";
+  return node.healthy && node.kind === request.kind && node.load.state === "active" && (request.accept?.(node) ?? true);
 }

@@ -1,0 +1,194 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import * as mediasoup from "mediasoup";
+import type { types } from "mediasoup";
+import { WebSocketServer, type WebSocket } from "ws";
+import {
+  RpcCaller,
+  decodeFrame,
+  edgeToNodeMethods,
+  encodeResult,
+  type MethodName,
+  type ParamsOf,
+  type ResultOf,
+  type EdgeToNodeMethods,
+} from "@meridian/protocol";
+import { ROUTER_MEDIA_CODECS } from "../../sfu-nodes/src/media/codecs.ts";
+import { resolveWorkerBinary } from "../../sfu-nodes/src/worker-binary.ts";
+import { ROOT, stopChild } from "../../scripts/lib/stack.ts";
+import { progress } from "../lib/stats.ts";
+import { childPids, commandOf, cpuSeconds } from "./cpu.ts";
+import { VP8_PRODUCE, startSink, startVp8Stream, type RtpStream } from "./rtp.ts";
+
+/**
+ * bench/sfu-forward: N synthetic VP8 streams, each forwarded to M consumers, through
+ * (a) a Meridian SFU node process driven over its control channel, and (b) a bare
+ * mediasoup script on the same worker binary, one after the other in the same run with
+ * the same traffic. Measured: the mediasoup worker's CPU (from /proc) per forwarded
+ * stream, and how many consumers one core would carry.
+ * Targets: node/bare ≤ 1.05, ≥ 500 consumers per core.
+ */
+const STREAMS = Number(process.env.BENCH_STREAMS ?? 4);
+const CONSUMERS = Number(process.env.BENCH_CONSUMERS ?? 150);
+const FPS = 30;
+const PACKET_BYTES = 1100; // ~270 kbit/s a stream: a mid simulcast layer
+const WARMUP_MS = 2000;
+const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS ?? 8000);
+
+/** The calls a forwarding setup needs, from either side. */
+interface Plane {
+  createRouter(): Promise<{ routerId: string; rtpCapabilities: types.RtpCapabilities }>;
+  plain(routerId: string, direction: "send" | "recv", rtpCapabilities?: types.RtpCapabilities): Promise<{ id: string; ip: string; port: number }>;
+  connect(transportId: string, ip: string, port: number): Promise<void>;
+  produce(transportId: string, ssrc: number): Promise<string>;
+  consume(transportId: string, producerId: string): Promise<string>;
+  resume(consumerId: string): Promise<void>;
+  workerPid(): number;
+  close(): Promise<void>;
+}
+
+/** A node process whose "edge" is this script: it answers register and issues the calls. */
+async function nodePlane(): Promise<Plane> {
+  const server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  await once(server, "listening");
+  const port = (server.address() as AddressInfo).port;
+  const node: ChildProcess = spawn(process.execPath, [join(ROOT, "sfu-nodes/src/main.ts")], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ["ignore", "ignore", "inherit"],
+    env: {
+      ...process.env,
+      EDGE_URL: `ws://127.0.0.1:${port}`,
+      NODE_SECRET: "bench-node-secret-0123456789",
+      NODE_ID: "bench-forward",
+      MEDIASOUP_NUM_WORKERS: "1",
+      RTC_PORT_BASE: "42500",
+      METRICS_PORT: "0",
+      LOAD_REPORT_INTERVAL_MS: "60000",
+      LOG_LEVEL: "warn",
+    },
+  });
+  const [socket] = (await once(server, "connection")) as [WebSocket];
+  const caller = new RpcCaller(edgeToNodeMethods, (text) => socket.send(text), { timeoutMs: 15_000 });
+  await new Promise<void>((registered) => {
+    socket.on("message", (data) => {
+      const decoded = decodeFrame(String(data), 1 << 20);
+      if (!decoded.ok) return;
+      const frame = decoded.frame;
+      if (frame.kind === "req" && frame.method === "register") {
+        socket.send(encodeResult(frame.id, { nodeId: "bench-forward" }));
+        registered();
+      } else if (frame.kind === "res") caller.handleResponse(frame);
+    });
+  });
+  const call = <K extends MethodName<EdgeToNodeMethods>>(method: K, params: ParamsOf<EdgeToNodeMethods, K>): Promise<ResultOf<EdgeToNodeMethods, K>> =>
+    caller.call(method, params);
+  return {
+    async createRouter() {
+      const r = await call("createRouter", { roomId: "bench-room" });
+      return { routerId: r.routerId, rtpCapabilities: r.rtpCapabilities as types.RtpCapabilities };
+    },
+    plain: (routerId, direction, rtpCapabilities) =>
+      call("createPlainTransport", { routerId, participantId: "bench", direction, ...(rtpCapabilities ? { rtpCapabilities: rtpCapabilities as never } : {}) }),
+    connect: async (transportId, ip, port) => void (await call("connectPlainTransport", { transportId, ip, port })),
+    produce: async (transportId, ssrc) =>
+      (await call("produce", { transportId, kind: "video", source: "camera", rtpParameters: VP8_PRODUCE(ssrc) as never, participantId: "bench" })).producerId,
+    consume: async (transportId, producerId) => (await call("consume", { transportId, producerId })).consumerId,
+    resume: async (consumerId) => void (await call("resumeConsumer", { consumerId })),
+    workerPid: () => childPids(node.pid!).find((pid) => commandOf(pid).includes("mediasoup-worker"))!,
+    async close() {
+      socket.close();
+      server.close();
+      await stopChild(node, 5000, "SIGINT");
+    },
+  };
+}
+
+/** The same forwarding written straight against mediasoup. */
+async function barePlane(workerBin: string): Promise<Plane> {
+  const worker = await mediasoup.createWorker({ logLevel: "warn", workerBin });
+  const router = await worker.createRouter({ mediaCodecs: ROUTER_MEDIA_CODECS });
+  const transports = new Map<string, types.PlainTransport>();
+  const consumers = new Map<string, types.Consumer>();
+  const caps = new Map<string, types.RtpCapabilities>();
+  return {
+    createRouter: async () => ({ routerId: router.id, rtpCapabilities: router.rtpCapabilities }),
+    async plain(_routerId, direction, rtpCapabilities) {
+      const t = await router.createPlainTransport({ listenInfo: { protocol: "udp", ip: "127.0.0.1" }, rtcpMux: true, comedia: direction === "send" });
+      transports.set(t.id, t);
+      if (rtpCapabilities) caps.set(t.id, rtpCapabilities);
+      return { id: t.id, ip: t.tuple.localAddress, port: t.tuple.localPort };
+    },
+    connect: async (transportId, ip, port) => transports.get(transportId)!.connect({ ip, port }),
+    produce: async (transportId, ssrc) => (await transports.get(transportId)!.produce({ kind: "video", rtpParameters: VP8_PRODUCE(ssrc) as types.RtpParameters })).id,
+    async consume(transportId, producerId) {
+      const c = await transports.get(transportId)!.consume({ producerId, rtpCapabilities: caps.get(transportId)!, paused: true });
+      consumers.set(c.id, c);
+      return c.id;
+    },
+    resume: async (consumerId) => consumers.get(consumerId)!.resume(),
+    workerPid: () => worker.pid!,
+    close: async () => worker.close(),
+  };
+}
+
+async function measure(name: string, plane: Plane): Promise<{ cpu: number; consumers: number; packetsPerSecond: number }> {
+  const sink = await startSink();
+  const { routerId, rtpCapabilities } = await plane.createRouter();
+  const streams: RtpStream[] = [];
+  for (let s = 0; s < STREAMS; s++) {
+    const ingest = await plane.plain(routerId, "send");
+    const ssrc = 1000 + s;
+    const producerId = await plane.produce(ingest.id, ssrc);
+    streams.push(await startVp8Stream(ingest, { ssrc, payloadType: 96, fps: FPS, bytes: PACKET_BYTES, keyEvery: 30 }));
+    for (let c = 0; c < CONSUMERS; c++) {
+      const egress = await plane.plain(routerId, "recv", rtpCapabilities);
+      await plane.connect(egress.id, "127.0.0.1", sink.port);
+      await plane.resume(await plane.consume(egress.id, producerId));
+    }
+  }
+  progress(`${name}: ${STREAMS} streams x ${CONSUMERS} consumers forwarding; warming up`);
+  await new Promise((r) => setTimeout(r, WARMUP_MS));
+  const pid = plane.workerPid();
+  const cpu0 = cpuSeconds(pid);
+  const packets0 = sink.packets();
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, MEASURE_MS));
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = (cpuSeconds(pid) - cpu0) / seconds;
+  const packetsPerSecond = (sink.packets() - packets0) / seconds;
+  for (const stream of streams) stream.stop();
+  sink.close();
+  await plane.close();
+  progress(`${name}: worker CPU ${(cpu * 100).toFixed(1)} %, ${Math.round(packetsPerSecond)} packets/s out`);
+  return { cpu, consumers: STREAMS * CONSUMERS, packetsPerSecond };
+}
+
+const workerBin = resolveWorkerBinary();
+const node = await measure("node", await nodePlane());
+const bare = await measure("bare", await barePlane(workerBin));
+const expectedPps = STREAMS * CONSUMERS * FPS;
+const summarize = (m: typeof node) => ({
+  workerCpu: Math.round(m.cpu * 1000) / 1000,
+  cpuPerForwardedStreamPct: Math.round(((m.cpu * 100) / m.consumers) * 10_000) / 10_000,
+  consumersPerCore: Math.round(m.consumers / Math.max(m.cpu, 1e-6)),
+  deliveredPct: Math.round((m.packetsPerSecond / expectedPps) * 1000) / 10,
+});
+const ratio = Math.round((node.cpu / bare.cpu) * 1000) / 1000;
+const nodeSummary = summarize(node);
+process.stdout.write(
+  JSON.stringify({
+    bench: "sfu-forward",
+    streams: STREAMS,
+    consumersPerStream: CONSUMERS,
+    bitrateKbps: Math.round((PACKET_BYTES * 8 * FPS) / 1000),
+    node: nodeSummary,
+    bare: summarize(bare),
+    ratio,
+    target: { ratio_max: 1.05, consumers_per_core_min: 500 },
+    pass: ratio <= 1.05 && nodeSummary.consumersPerCore >= 500,
+  }) + "\n",
+);
+process.exit(0);
