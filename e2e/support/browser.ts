@@ -37,12 +37,13 @@ export interface BrowserUser {
   close(): Promise<void>;
 }
 
-export async function launchUser(executablePath: string, extraArgs: string[] = []): Promise<BrowserUser> {
+export async function launchUser(executablePath: string, extraArgs: string[] = [], options: { omitArgs?: string[] } = {}): Promise<BrowserUser> {
   const profile = mkdtempSync(join(tmpdir(), "meridian-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath,
     headless: true,
-    args: [...CHROMIUM_ARGS, ...extraArgs],
+    // `omitArgs` drops default flags, e.g. the fake camera to see the page of a machine without one.
+    args: [...CHROMIUM_ARGS.filter((arg) => !options.omitArgs?.includes(arg)), ...extraArgs],
     viewport: { width: 1280, height: 800 },
   });
   await context.addInitScript(CAPTURE_PEER_CONNECTIONS);

@@ -1,4 +1,4 @@
-import { createSignal, Show } from "solid-js";
+import { createEffect, createSignal, onCleanup, Show } from "solid-js";
 import { useCall } from "../state/context.tsx";
 import { Icon, type IconName } from "./icon.tsx";
 
@@ -53,6 +53,16 @@ export function ControlBar(props: { panel: Panel | undefined; onPanel: (panel: P
   const canShare = typeof navigator !== "undefined" && typeof navigator.mediaDevices?.getDisplayMedia === "function";
   const unread = () => (call.chat.state.unread > 0 ? (call.chat.state.unread > 9 ? "9+" : call.chat.state.unread) : undefined);
   const count = () => Object.keys(call.state.peers).length + 1;
+  let leaveGroup!: HTMLDivElement;
+  // The menu closes on a click anywhere else, like any menu.
+  createEffect(() => {
+    if (!leaveMenu()) return;
+    const outside = (event: PointerEvent) => {
+      if (!leaveGroup.contains(event.target as Node)) setLeaveMenu(false);
+    };
+    document.addEventListener("pointerdown", outside);
+    onCleanup(() => document.removeEventListener("pointerdown", outside));
+  });
 
   return (
     <nav class="controls" aria-label="Call controls">
@@ -68,7 +78,7 @@ export function ControlBar(props: { panel: Panel | undefined; onPanel: (panel: P
         <ControlButton icon="people" label="People" pressed={props.panel === "people"} shortcut="p" badge={call.state.lobby.length > 0 && call.isStaff ? `+${call.state.lobby.length}` : count()} testid="toggle-people" onClick={() => props.onPanel("people")} />
         <ControlButton icon="settings" label="Settings" shortcut="d" testid="open-settings" onClick={() => props.onSettings()} />
       </div>
-      <div class="control-group leave-group">
+      <div class="control-group leave-group" ref={leaveGroup}>
         <button
           type="button"
           class="control leave"

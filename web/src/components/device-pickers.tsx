@@ -18,9 +18,16 @@ function Picker(props: {
         <Icon name={props.icon} size={16} />
         {props.label}
       </label>
-      <select id={props.id} value={props.value ?? ""} disabled={props.options.length === 0} onChange={(e) => props.onPick(e.currentTarget.value)}>
+      <select id={props.id} disabled={props.options.length === 0} onChange={(e) => props.onPick(e.currentTarget.value)}>
         <Show when={props.options.length > 0} fallback={<option value="">{props.empty}</option>}>
-          <For each={props.options}>{(option) => <option value={option.id}>{option.label}</option>}</For>
+          {/* `selected` per option: a select's value set before its options exist would be lost. */}
+          <For each={props.options}>
+            {(option) => (
+              <option value={option.id} selected={option.id === props.value}>
+                {option.label}
+              </option>
+            )}
+          </For>
         </Show>
       </select>
     </div>

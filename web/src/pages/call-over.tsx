@@ -24,9 +24,10 @@ export function CallOver(props: { kind: Kind }) {
   const call = useCall();
   const page = () => PAGES[props.kind] ?? PAGES.other;
   // The session's own words (e.g. a full room's capacity) are more precise than the generic text.
-  const detail = () => (props.kind !== "left" && props.kind !== "not-found" ? call.state.error?.message : undefined);
+  const detail = () => (props.kind === "other" || props.kind === "full" || props.kind === "forbidden" ? call.state.error?.message : undefined);
   return (
     <main class="message-page" data-page={`over-${props.kind}`} data-testid="call-over" data-kind={props.kind}>
+      <span class="logo" aria-hidden="true" />
       <h1>{page().title}</h1>
       <p class="muted" data-testid="call-ended">
         {page().text}

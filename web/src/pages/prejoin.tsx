@@ -95,7 +95,6 @@ export function PreJoin(props: { participants: number | undefined; lobby: boolea
           placeholder="Guest"
           autocomplete="name"
         />
-        <DevicePickers />
         <Show when={call.state.mediaProblem}>
           <p class="warning" role="status">
             {call.state.mediaProblem} You can still join, chat and listen later.
@@ -119,6 +118,7 @@ export function PreJoin(props: { participants: number | undefined; lobby: boolea
         <p class="muted small-print">
           Joining with {local.micOn ? "microphone on" : "microphone off"} and {local.cameraOn ? "camera on" : "camera off"}. Shortcuts in the call: M microphone, V camera.
         </p>
+        <DevicePickers />
       </form>
     </main>
   );

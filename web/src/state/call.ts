@@ -102,6 +102,8 @@ export interface CallOptions extends ConnectionOptions {
 /** How long to keep trying to resume after the socket drops (the room's window is 30 s). */
 const RESUME_FOR_MS = 25_000;
 const STATS_INTERVAL_MS = 2_000;
+/** Room close codes after which resuming makes no sense (see RoomCloseCode). */
+const FINAL_CLOSE_CODES = new Set([4001, 4003, 4004, 4005, 4006]);
 const LAYER_DEBOUNCE_MS = 300;
 const NOTICE_MS = 6_000;
 
@@ -382,7 +384,12 @@ export class CallSession {
   }
 
   async endForAll(): Promise<void> {
-    await this.#act("end the call", () => this.#request("endRoom", {}));
+    await this.#act("end the call", async () => {
+      await this.#request("endRoom", {});
+      // The room closes our socket next: that is the end, not a drop to recover from.
+      this.#teardown();
+      this.#set({ phase: "ended", error: { kind: "ended", message: "You ended the meeting for everyone." }, peers: {}, lobby: [] });
+    });
   }
 
   /** Tries to place media again after hello found no media server. */
@@ -487,7 +494,9 @@ export class CallSession {
     connection.signalling.onClose(({ code, reason }) => {
       if (this.#current !== connection) return;
       const phase = this.state.phase;
-      if (phase === "joined" || phase === "lobby") void this.#recover(connection);
+      // Kicked, ended, denied, replaced, outdated: final, whether or not the event made it first.
+      if (FINAL_CLOSE_CODES.has(code)) this.#fail(closeError(code, reason));
+      else if (phase === "joined" || phase === "lobby") void this.#recover(connection);
       else if (phase === "prejoin" || phase === "joining") {
         this.#dropConnection();
         if (code >= 4000 && code !== 4002) this.#fail(closeError(code, reason));
@@ -817,7 +826,8 @@ export class CallSession {
 
   #fail(error: CallError): void {
     this.#teardown();
-    this.#set({ phase: "failed", error });
+    const phase: CallPhase = error.kind === "ended" ? "ended" : error.kind === "kicked" || error.kind === "denied" || error.kind === "replaced" ? "removed" : "failed";
+    this.#set({ phase, error, peers: {}, lobby: [] });
   }
 
   #dropConnection(): void {
