@@ -49,7 +49,9 @@ const stack = await startStack({
   ],
   logs: "inherit",
   edgeLogLevel: "warn",
+  turn: {},
 });
+say(stack.turn ? `TURN relay: coturn on 127.0.0.1:${stack.turn.port} (loopback only)` : "coturn is not installed: no TURN relay (apt-get install coturn adds one)");
 say(`ready: open ${stack.url} in two tabs and start a call (Ctrl-C stops everything)`);
 
 let stopping = false;

@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, writeFileSync, type WriteStream } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { TURNSERVER_BIN, startLocalCoturn, type LocalCoturn } from "../../turn/src/local-coturn.ts";
+import { loadPorts } from "../../turn/src/ports.ts";
+import { devParams } from "../../turn/src/render-config.ts";
 import { envFile as toEnvFile, newEdgeSecrets } from "./secrets.ts";
 
 /** Starts the local stack (wrangler dev + SFU nodes) for `npm start`, the e2e tests and benchmarks. */
@@ -37,11 +40,18 @@ export interface StackOptions {
   readonly edgeLogLevel?: "debug" | "info" | "warn" | "error";
   /** Worker vars to override (wrangler.toml [vars]), e.g. shorter room timeouts for tests. */
   readonly edgeVars?: Record<string, string>;
+  /**
+   * A local coturn (dev variant: loopback only) and its registration agent, when coturn
+   * is installed; `required` makes a missing coturn an error instead of "no TURN".
+   */
+  readonly turn?: { readonly listeningPort?: number; readonly required?: boolean };
 }
 
 export interface Stack {
   readonly url: string;
   readonly nodes: Map<string, ChildProcess>;
+  /** The local coturn's TURN port and the secret the edge mints credentials with; absent without coturn. */
+  readonly turn?: { readonly port: number; readonly secret: string };
   /** Starts another node; resolves once it logs a line matching `ready` (default: registered). */
   startNode(spec: NodeSpec, ready?: (entry: Record<string, unknown>) => boolean): Promise<ChildProcess>;
   stop(): Promise<void>;
@@ -83,10 +93,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
 
   // Nodes first (SIGINT: stop now, no drain), so they close their edge sockets cleanly, then the edge.
+  let coturn: LocalCoturn | undefined;
   const stop = async () => {
     const [edge, ...rest] = children;
     await Promise.all(rest.map((child) => stopChild(child, 5000, "SIGINT")));
     if (edge) await stopChild(edge);
+    await coturn?.stop();
     for (const file of logFiles) file.end();
   };
 
@@ -95,7 +107,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     // developer's .dev.vars over the environment, and the nodes would not get in.
     mkdirSync(options.persistTo, { recursive: true });
     const envFile = join(options.persistTo, "stack.env");
-    writeFileSync(envFile, toEnvFile({ ...newEdgeSecrets(), ...options.edgeEnv, NODE_SECRET: options.nodeSecret }), { mode: 0o600 });
+    const edgeSecrets = { ...newEdgeSecrets(), ...options.edgeEnv, NODE_SECRET: options.nodeSecret };
+    writeFileSync(envFile, toEnvFile(edgeSecrets), { mode: 0o600 });
     const wrangler = spawn(
       process.execPath,
       [
@@ -161,7 +174,45 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     };
 
     for (const spec of options.nodes) await startNode(spec);
-    return { url, nodes, startNode, stop };
+
+    let turn: Stack["turn"];
+    if (options.turn && existsSync(TURNSERVER_BIN)) {
+      const secret = edgeSecrets.TURN_SECRET!.split(/[\s,]+/)[0]!;
+      const port = options.turn.listeningPort ?? loadPorts().turn.listeningPort;
+      const dir = join(options.persistTo, "coturn");
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const coturnLog = options.logs === "inherit" ? undefined : createWriteStream(join(options.logs.dir, "coturn.log"));
+      if (coturnLog) logFiles.push(coturnLog);
+      coturn = await startLocalCoturn({
+        params: devParams(secret, { ports: { ...loadPorts().turn, listeningPort: port } }),
+        dir,
+        ...(coturnLog ? { onOutput: (chunk: string) => coturnLog.write(chunk) } : { onOutput: () => undefined }),
+      });
+      const agent = spawn(process.execPath, [join(ROOT, "turn/src/agent.ts")], {
+        cwd: ROOT,
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: {
+          ...process.env,
+          EDGE_URL: url,
+          NODE_SECRET: options.nodeSecret,
+          NODE_ID: "turn-local",
+          NODE_REGION: "local",
+          TURN_PROBE_HOST: "127.0.0.1",
+          TURN_PROBE_PORT: String(port),
+          TURN_URLS: `turn:127.0.0.1:${port}?transport=udp,turn:127.0.0.1:${port}?transport=tcp`,
+          LOAD_REPORT_INTERVAL_MS: "2000",
+        },
+      });
+      children.push(agent);
+      const registered = waitForLogLine(agent, (entry) => entry.msg === "registered with edge", timeout, "turn agent");
+      output("turn-agent", agent);
+      await registered;
+      turn = { port, secret };
+    } else if (options.turn?.required) {
+      throw new Error(`coturn is required but ${TURNSERVER_BIN} is not installed (apt-get install coturn)`);
+    }
+    return { url, nodes, startNode, stop, ...(turn ? { turn } : {}) };
   } catch (error) {
     await stop();
     throw error;
