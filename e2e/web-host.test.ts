@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
@@ -10,8 +10,9 @@ import { controlSockets, dropNetwork, restoreNetwork, wireframe } from "./suppor
 
 /**
  * Host controls and recovery in real browsers: lobby and admission, a host's mute, a
- * dropped connection that recovers by itself (chat written meanwhile arrives once),
- * locking, and ending the meeting for everyone.
+ * dropped connection that recovers by itself (chat written meanwhile arrives once), the
+ * SFU worker dying mid-call (media rebuilt without a click), locking, and ending the
+ * meeting for everyone.
  */
 
 const prerequisites = requirePrerequisites();
@@ -22,6 +23,12 @@ async function frame(page: Page, name: string): Promise<void> {
   const check = await wireframe(page, name);
   expect(check.phoneScrollWidth, `${name}: sideways scrolling at 360 px`).toBeLessThanOrEqual(360);
   expect(check.unnamed, `${name}: controls without an accessible name`).toEqual([]);
+}
+
+/** The mediasoup worker processes of a node process (its children named mediasoup-worker). */
+function mediasoupWorkers(nodePid: number): number[] {
+  const children = readFileSync(`/proc/${nodePid}/task/${nodePid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  return children.filter((pid) => readFileSync(`/proc/${pid}/comm`, "utf8").startsWith("mediasoup-work"));
 }
 
 describe.skipIf(!prerequisites)("hosting a meeting in the browser", () => {
@@ -53,7 +60,7 @@ describe.skipIf(!prerequisites)("hosting a meeting in the browser", () => {
     rmSync(state, { recursive: true, force: true });
   });
 
-  it("lobby → admit → mute → reconnect → lock → end for everyone", async () => {
+  it("lobby → admit → mute → reconnect → worker dies → lock → end for everyone", async () => {
     const h = host.page;
     const g = guest.page;
 
@@ -119,6 +126,20 @@ describe.skipIf(!prerequisites)("hosting a meeting in the browser", () => {
     // Media never depended on the socket: the host still decodes the guest.
     await decodedMoreThan(h, decodedBefore, 10_000);
     await h.getByTestId("toggle-chat").click();
+
+    // ── the SFU's worker dies: media comes back by itself, without a click ─
+    const [worker] = mediasoupWorkers(stack.nodes.get("web-host-node-1")!.pid!);
+    expect(worker).toBeDefined();
+    const killedAt = Date.now();
+    process.kill(worker!, "SIGKILL");
+    await Promise.all([h, g].map((page) => page.getByTestId("media-recovering").waitFor({ timeout: 5_000 })));
+    await Promise.all([h, g].map((page) => expect.poll(() => page.getByTestId("media-recovering").count(), { timeout: 5_000 }).toBe(0)));
+    // Rebuilt: the old peer connections are closed, and the new ones decode the other's video.
+    for (const page of [h, g]) {
+      await decodedMoreThan(page, await framesDecoded(page), 5_000);
+      expect(await peerTile(page).getAttribute("data-video")).toBe("on");
+    }
+    expect(Date.now() - killedAt).toBeLessThan(5_000);
 
     // ── locked: a latecomer is told so ─────────────────────────────────────
     await h.keyboard.press("p");

@@ -63,6 +63,41 @@ describe("SignallingClient", () => {
     client.close();
   });
 
+  it("gives onAny listeners each event with its log seq, and ignores keepalive pongs", async () => {
+    const { url, sockets } = await room(() => undefined);
+    const client = new SignallingClient(url, "test-token");
+    await client.connect();
+    const seen: Array<[string, number | undefined]> = [];
+    client.onAny((event, _data, seq) => seen.push([event, seq]));
+    const socket = sockets[0]!;
+    socket.send("pong");
+    socket.send(JSON.stringify({ kind: "evt", event: "presence", data: { peerId: "p1", presence: "reconnecting" }, seq: 7 }));
+    socket.send(JSON.stringify({ kind: "evt", event: "activeSpeaker", data: { peerId: null } }));
+    await expect.poll(() => seen).toEqual([
+      ["presence", 7],
+      ["activeSpeaker", undefined],
+    ]);
+    client.close();
+  });
+
+  it("offers the protocol and the token as subprotocols, never in the URL", async () => {
+    const { url } = await room(() => undefined);
+    const offered = new Promise<string | undefined>((resolve) => server!.once("headers", (_headers, request) => resolve(request.headers["sec-websocket-protocol"])));
+    const client = new SignallingClient(url, "secret-token");
+    await client.connect();
+    expect(await offered).toBe("meridian.v1, bearer.secret-token");
+    client.close();
+  });
+
+  it("times a request out when the room never answers", async () => {
+    const { url } = await room(() => undefined);
+    const client = new SignallingClient(url, "test-token", { timeoutMs: 100 });
+    await client.connect();
+    const error = await client.request("leave", {}).catch((e: unknown) => e);
+    expect(isProtocolError(error, "timeout")).toBe(true);
+    client.close();
+  });
+
   it("fails pending requests and reports the close when the room goes away", async () => {
     const { url, sockets } = await room(() => undefined);
     const client = new SignallingClient(url, "test-token");
