@@ -3,6 +3,7 @@ import { selectNearest } from "../../edge/src/registry/select/nearest.ts";
 import { placeRoom } from "../../edge/src/registry/select/policy.ts";
 import { toVec } from "../../edge/src/registry/select/sphere.ts";
 import type { NodeCandidate, SelectRequest } from "../../edge/src/registry/select/strategy.ts";
+import { prng } from "../lib/prng.ts";
 
 /**
  * bench/select, run inside workerd: node choice among 10,000 registered nodes with the
@@ -15,14 +16,6 @@ const BATCH = 500;
 const SAMPLES = 120;
 const AGREEMENT_POINTS = 2000;
 
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Uniform on the sphere. */
 function point(random: () => number) {

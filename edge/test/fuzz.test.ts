@@ -1,6 +1,7 @@
 import { ERROR_CODES, MAX_CLIENT_FRAME_BYTES, PROTOCOL_VERSION } from "@meridian/protocol";
 import { describe, expect, it } from "vitest";
 import { TestSocket, createRoom, guestToken } from "./support/socket.ts";
+import { prng } from "../../bench/lib/prng.ts";
 
 /**
  * ≥ 10,000 random and mutated frames at the room socket: every one gets a typed answer
@@ -8,15 +9,6 @@ import { TestSocket, createRoom, guestToken } from "./support/socket.ts";
  * crashes, and a valid request still works afterwards.
  */
 
-/** Deterministic PRNG (mulberry32), so a failure can be replayed from its seed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEEDS: Array<[string, unknown]> = [
   ["sendChat", { clientId: "c", text: "hello" }],

@@ -143,33 +143,42 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     output("edge", wrangler);
     await waitForHttp(`${url}/api/health`, wrangler, timeout);
 
-    const startNode = async (spec: NodeSpec, ready = (entry: Record<string, unknown>) => entry.msg === "registered with edge") => {
-      const child = spawn(process.execPath, [join(ROOT, "sfu-nodes/src/main.ts")], {
+    const registered = (entry: Record<string, unknown>) => entry.msg === "registered with edge";
+
+    /** A node process (SFU or TURN agent) dialling this edge; resolves when it logs `ready`. */
+    const spawnNode = async (script: string, name: string, env: Record<string, string>, ready: (entry: Record<string, unknown>) => boolean) => {
+      const child = spawn(process.execPath, [join(ROOT, script)], {
         cwd: ROOT,
         detached: true,
         stdio: ["ignore", "pipe", "pipe"],
-        env: {
-          ...process.env,
-          EDGE_URL: url,
-          NODE_SECRET: options.nodeSecret,
+        env: { ...process.env, EDGE_URL: url, NODE_SECRET: options.nodeSecret, NODE_REGION: "local", LOAD_REPORT_INTERVAL_MS: "2000", ...env },
+      });
+      children.push(child);
+      const readyLine = waitForLogLine(child, ready, timeout, name);
+      output(name, child);
+      await readyLine;
+      return child;
+    };
+
+    const startNode = async (spec: NodeSpec, ready = registered) => {
+      const child = await spawnNode(
+        "sfu-nodes/src/main.ts",
+        `node-${spec.id}`,
+        {
           NODE_ID: spec.id,
-          NODE_REGION: spec.region ?? "local",
+          ...(spec.region ? { NODE_REGION: spec.region } : {}),
           NODE_LAT: String(spec.lat ?? 0),
           NODE_LON: String(spec.lon ?? 0),
           MEDIASOUP_NUM_WORKERS: String(spec.workers ?? 1),
           LISTEN_IP: "127.0.0.1",
           RTC_PORT_BASE: String(spec.rtcPortBase),
-          LOAD_REPORT_INTERVAL_MS: "2000",
           // Several nodes share this host: metrics only where asked for.
           METRICS_PORT: "0",
           ...spec.env,
         },
-      });
-      children.push(child);
+        ready,
+      );
       nodes.set(spec.id, child);
-      const readyLine = waitForLogLine(child, ready, timeout, `node ${spec.id}`);
-      output(`node-${spec.id}`, child);
-      await readyLine;
       return child;
     };
 
@@ -188,26 +197,17 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         dir,
         ...(coturnLog ? { onOutput: (chunk: string) => coturnLog.write(chunk) } : { onOutput: () => undefined }),
       });
-      const agent = spawn(process.execPath, [join(ROOT, "turn/src/agent.ts")], {
-        cwd: ROOT,
-        detached: true,
-        stdio: ["ignore", "pipe", "pipe"],
-        env: {
-          ...process.env,
-          EDGE_URL: url,
-          NODE_SECRET: options.nodeSecret,
+      await spawnNode(
+        "turn/src/agent.ts",
+        "turn-agent",
+        {
           NODE_ID: "turn-local",
-          NODE_REGION: "local",
           TURN_PROBE_HOST: "127.0.0.1",
           TURN_PROBE_PORT: String(port),
           TURN_URLS: `turn:127.0.0.1:${port}?transport=udp,turn:127.0.0.1:${port}?transport=tcp`,
-          LOAD_REPORT_INTERVAL_MS: "2000",
         },
-      });
-      children.push(agent);
-      const registered = waitForLogLine(agent, (entry) => entry.msg === "registered with edge", timeout, "turn agent");
-      output("turn-agent", agent);
-      await registered;
+        registered,
+      );
       turn = { port, secret };
     } else if (options.turn?.required) {
       throw new Error(`coturn is required but ${TURNSERVER_BIN} is not installed (apt-get install coturn)`);

@@ -1,31 +1,19 @@
-import { hostname } from "node:os";
 import * as v from "valibot";
-import { Latitude, Longitude, NodeId, summarizeIssues } from "@meridian/protocol";
+import { Int, NodeEnvEntries, parseNodeEnv } from "../../sfu-nodes/src/env.ts";
 import { loadPorts } from "./ports.ts";
 import { DEFAULT_LIMITS } from "./render-config.ts";
 
 /** The TURN agent's environment, validated once at start (same names as the SFU node's). */
 
-const Int = (min: number, max: number) =>
-  v.pipe(v.string(), v.trim(), v.regex(/^\d+$/, "must be an integer"), v.transform(Number), v.number(), v.minValue(min), v.maxValue(max));
-const Num = v.pipe(v.string(), v.trim(), v.decimal("must be a number"), v.transform(Number));
-
 const EnvSchema = v.object({
-  EDGE_URL: v.optional(v.pipe(v.string(), v.url("must be a URL")), "ws://127.0.0.1:8787"),
-  NODE_SECRET: v.pipe(v.string(), v.minLength(16, "must be at least 16 characters")),
-  NODE_ID: v.optional(v.string()),
-  NODE_REGION: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64)), "local"),
-  NODE_LAT: v.optional(v.pipe(Num, Latitude), "0"),
-  NODE_LON: v.optional(v.pipe(Num, Longitude), "0"),
+  ...NodeEnvEntries,
   TURN_PROBE_HOST: v.optional(v.pipe(v.string(), v.ip("must be an IP address")), "127.0.0.1"),
   TURN_PROBE_PORT: v.optional(Int(1, 65535)),
   HEALTH_INTERVAL_MS: v.optional(Int(100, 60_000), "2000"),
   HEALTH_FAILURES: v.optional(Int(1, 100), "3"),
-  LOAD_REPORT_INTERVAL_MS: v.optional(Int(200, 60_000), "5000"),
   TURN_BPS_CAPACITY: v.optional(Int(1, Number.MAX_SAFE_INTEGER)),
   /** Comma-separated: the URLs browsers use for this node (turn:host:3478?transport=udp, …). */
   TURN_URLS: v.optional(v.string()),
-  LOG_LEVEL: v.optional(v.picklist(["debug", "info", "warn", "error", "silent"]), "info"),
 });
 
 export interface AgentConfig {
@@ -61,19 +49,8 @@ export class AgentConfigError extends Error {
 }
 
 export function loadAgentConfig(env: Record<string, string | undefined> = process.env): AgentConfig {
-  if (!env.NODE_SECRET) throw new AgentConfigError("invalid configuration: NODE_SECRET is required (the secret the edge checks)");
-  const picked = Object.fromEntries(
-    Object.keys(EnvSchema.entries).flatMap((key) => (env[key] === undefined || env[key] === "" ? [] : [[key, env[key]]])),
-  );
-  const parsed = v.safeParse(EnvSchema, picked);
-  if (!parsed.success) throw new AgentConfigError(`invalid configuration: ${summarizeIssues(parsed.issues)}`);
-  const e = parsed.output;
-  const nodeId = e.NODE_ID ?? hostname().replace(/[^a-zA-Z0-9._-]/g, "-").slice(0, 63);
-  if (!v.is(NodeId, nodeId)) throw new AgentConfigError(`invalid configuration: NODE_ID "${nodeId}" must be 1-63 of [a-zA-Z0-9._-]`);
-  const url = new URL(e.EDGE_URL);
-  if (!["ws:", "wss:", "http:", "https:"].includes(url.protocol)) {
-    throw new AgentConfigError("invalid configuration: EDGE_URL must be ws(s):// or http(s)://");
-  }
+  const e = parseNodeEnv(EnvSchema, env, (message) => new AgentConfigError(message));
+  const nodeId = e.nodeId;
   return {
     edgeUrl: e.EDGE_URL,
     secret: e.NODE_SECRET,
