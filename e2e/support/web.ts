@@ -121,3 +121,25 @@ export function restoreNetwork(page: Page): Promise<void> {
 export function videoFrames(page: Page, selector: string): Promise<number> {
   return page.locator(selector).first().evaluate((video: HTMLVideoElement) => video.getVideoPlaybackQuality?.().totalVideoFrames ?? 0);
 }
+
+/**
+ * Starts recording whether (and when) an element matching `selector` ever appears, so a
+ * test can assert on a state that may last only a moment (a banner during a quick recovery).
+ */
+export function watchAppearance(page: Page, selector: string): Promise<void> {
+  return page.evaluate((sel) => {
+    const w = window as unknown as { __meridianSeen?: Record<string, number> };
+    const seen = (w.__meridianSeen ??= {});
+    delete seen[sel];
+    const check = () => {
+      if (seen[sel] === undefined && document.querySelector(sel)) seen[sel] = performance.now();
+    };
+    new MutationObserver(check).observe(document.body, { childList: true, subtree: true, attributes: true });
+    check();
+  }, selector);
+}
+
+/** Whether the watched element appeared since `watchAppearance`. */
+export function appeared(page: Page, selector: string): Promise<boolean> {
+  return page.evaluate((sel) => (window as unknown as { __meridianSeen?: Record<string, number> }).__meridianSeen?.[sel] !== undefined, selector);
+}

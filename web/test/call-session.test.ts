@@ -1,3 +1,4 @@
+import { createEffect, createRoot } from "solid-js";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FakeHandler, testFakeParameters, type types } from "mediasoup-client";
 import { CallSession } from "../src/state/call.ts";
@@ -200,6 +201,28 @@ describe("CallSession", () => {
     expect(room.calls("sendChat").map((c) => c.text)).toEqual(["lost answer", "written while reconnecting"]);
     // The transports survived the signalling hiccup.
     expect(room.calls("createTransport")).toHaveLength(2);
+  });
+
+  it("when the room no longer holds its place, joins again from the call page (never back to pre-join)", async () => {
+    room.addPeer("bob", "Bob", [{ source: "camera" }]);
+    const { call } = await joined();
+    await expect.poll(() => room.calls("produce")).toHaveLength(2);
+    const phases: string[] = [];
+    const stop = createRoot((dispose) => {
+      createEffect(() => phases.push(call.state.phase));
+      return dispose;
+    });
+    room.handlers.resume = () => {
+      throw new RoomError("resume_failed", "cannot resume: the resume window has passed; join again");
+    };
+    room.drop();
+    await expect.poll(() => room.calls("hello")).toHaveLength(2);
+    await expect.poll(() => room.calls("join")).toHaveLength(2);
+    await expect.poll(() => call.state.signal).toBe("connected");
+    await expect.poll(() => room.calls("produce")).toHaveLength(4);
+    expect(call.state.peers.bob?.displayName).toBe("Bob");
+    expect(phases).toEqual(["joined"]);
+    stop();
   });
 
   it("rebuilds media after a reset without a click: new transports, its tracks sent again, every producer consumed again", async () => {

@@ -101,6 +101,8 @@ export interface CallOptions extends ConnectionOptions {
 
 /** How long to keep trying to resume after the socket drops (the room's window is 30 s). */
 const RESUME_FOR_MS = 25_000;
+/** How long to keep trying to join again once resuming is impossible. */
+const REJOIN_FOR_MS = 120_000;
 const STATS_INTERVAL_MS = 2_000;
 /** Room close codes after which resuming makes no sense (see RoomCloseCode). */
 const FINAL_CLOSE_CODES = new Set([4001, 4003, 4004, 4005, 4006]);
@@ -463,7 +465,8 @@ export class CallSession {
   #connect(): Promise<RoomConnection> {
     this.#connection ??= (async () => {
       try {
-        this.#set({ signal: "connecting", media: "connecting" });
+        // A rejoin keeps showing "reconnecting" until it is through.
+        this.#set({ signal: this.state.signal === "reconnecting" ? "reconnecting" : "connecting", media: "connecting" });
         const { connection, hello } = await RoomConnection.open(this.roomId, (event, data) => this.#apply(event, data), {
           ...(this.#options.endpoint ? { endpoint: this.#options.endpoint } : {}),
           media: { ...this.#options.media, onTransportState: (_direction, state) => this.#onTransportState(state) },
@@ -520,6 +523,11 @@ export class CallSession {
         }
         this.#adopt(connection);
         this.#connection = Promise.resolve(connection);
+        // Dropped while joining again: the room has us on its pre-join list, not in the call.
+        if (resumed.state === "prejoin" && this.state.phase === "joined") {
+          await this.#rejoin();
+          return;
+        }
         batch(() => {
           this.#reconcile(resumed.peers);
           this.#set({ phase: resumed.state === "lobby" ? "lobby" : this.state.phase, settings: resumed.settings, role: resumed.role, signal: "connected" });
@@ -532,11 +540,45 @@ export class CallSession {
       await new Promise((r) => setTimeout(r, Math.min(4000, 250 * 2 ** attempt)));
     }
     if (this.#current !== lost) return;
-    // The room no longer holds our place: join again from scratch, keeping our tracks and chat.
+    await this.#rejoin();
+  }
+
+  /**
+   * The room no longer holds our place (or never answered in time): join again from
+   * scratch, still on the call page with "reconnecting" showing, keeping our tracks and
+   * chat. Gives up only on an answer that will not change (ended, locked, removed) or after
+   * REJOIN_FOR_MS.
+   */
+  async #rejoin(): Promise<void> {
     const name = this.state.displayName;
+    const deadline = Date.now() + REJOIN_FOR_MS;
     this.#teardown(false);
-    this.#set({ phase: "prejoin", peers: {} });
-    await this.join(name);
+    this.#set({ peers: {}, lobby: [], activeSpeakerId: undefined, signal: "reconnecting" });
+    for (let attempt = 0; ; attempt++) {
+      let connection: RoomConnection | undefined;
+      try {
+        connection = await this.#connect();
+        this.#announced = [];
+        const answer = await connection.signalling.request("join", { displayName: name });
+        if (answer.status === "lobby") {
+          this.#announced = undefined;
+          this.#set({ phase: "lobby", signal: "connected" });
+          return;
+        }
+        await this.#enter(connection, answer.peers, answer.lastSeq);
+        return;
+      } catch (error) {
+        if (this.#disposed || (connection && this.#current !== connection)) return;
+        const failure = callErrorOf(error);
+        if (failure.kind !== "other" || Date.now() > deadline) {
+          this.#fail(failure.kind === "other" ? { kind: "other", message: `Could not reconnect: ${failure.message}` } : failure);
+          return;
+        }
+        this.#dropConnection();
+      }
+      await new Promise((r) => setTimeout(r, Math.min(8000, 500 * 2 ** attempt)));
+      if (this.#disposed || this.state.phase !== "joined") return;
+    }
   }
 
   /** After a resume: the room's peer list is the truth; drop what vanished, add what is new. */
