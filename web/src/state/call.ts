@@ -200,7 +200,6 @@ export class CallSession {
     if (this.state.phase !== "prejoin" && this.state.phase !== "left" && this.state.phase !== "failed") return;
     this.#set({ phase: "joining", error: undefined, displayName, peers: {}, lobby: [] });
     this.local.savePreferences();
-    if (this.#options.profile !== false) void updateProfile({ displayName, preferences: this.local.preferences }).catch(() => undefined);
     let connection: RoomConnection | undefined;
     try {
       connection = await this.#connect();
@@ -214,7 +213,10 @@ export class CallSession {
       await this.#enter(connection, answer.peers, answer.lastSeq);
     } catch (error) {
       if (!connection || this.#current === connection) this.#fail(callErrorOf(error));
+      return;
     }
+    // After the media is up, not competing with it: the name and devices for next time.
+    if (this.#options.profile !== false) void updateProfile({ displayName, preferences: this.local.preferences }).catch(() => undefined);
   }
 
   leave(): void {
