@@ -239,6 +239,12 @@ describe("CallSession", () => {
     await expect.poll(() => call.state.media).toBe("connected");
     const after = room.requests.slice(before).map((r) => r.method);
     expect(after.filter((m) => m === "createTransport")).toHaveLength(2);
+    // Fresh TURN credentials for the new transports.
+    expect(after).toContain("iceServers");
+    expect(media.handlers.slice(2).map((h) => h.iceServers)).toEqual([
+      [{ urls: "turn:127.0.0.1:3478", username: "fresh", credential: "fresh" }],
+      [{ urls: "turn:127.0.0.1:3478", username: "fresh", credential: "fresh" }],
+    ]);
     expect(sources(room.calls("produce").slice(2))).toEqual(["camera", "mic"]);
     expect(room.requests.slice(before).filter((r) => r.method === "consume").map((r) => r.params.producerId).sort()).toEqual(bob.producers.map((p) => p.id).sort());
     expect(call.state.peers.bob!.streams[oldCamera]?.track?.kind).toBe("video");

@@ -285,6 +285,10 @@ export class MediaEngine {
     const [recvOptions, sendOptions] = await Promise.all([
       this.#signalling.request("createTransport", { direction: "recv", rtpCapabilities: device.rtpCapabilities as RtpCapabilities }),
       this.#signalling.request("createTransport", { direction: "send" }),
+      // After a reset the TURN credentials from hello may have expired: fresh ones, in the same round trip.
+      generation > 0
+        ? this.#signalling.request("iceServers", {}).then(({ iceServers }) => void (this.#iceServers = iceServers), () => undefined)
+        : undefined,
     ]);
     if (generation !== this.#generation || this.#closed) return;
     const iceServers = this.#iceServers as RTCIceServer[];
