@@ -85,7 +85,7 @@ function RemoteScreen(props: ScreenShare) {
 function OwnScreen() {
   const call = useCall();
   return (
-    <VideoTile name="You are presenting" self source="screen" track={call.state.screenTrack}>
+    <VideoTile name="You are presenting" source="screen" track={call.state.screenTrack}>
       <div class="presenting">
         <button class="danger" onClick={() => void call.stopScreen()} data-testid="stop-presenting">
           <Icon name="close" />
