@@ -57,6 +57,14 @@ describe("participants, roles and presence", () => {
 });
 
 describe("lobby", () => {
+  it("tells a host who arrives after guests began to wait who is waiting", async () => {
+    const { roomId } = await createRoom({ lobby: true });
+    const waiting = await participant(roomId, await guestToken(roomId, "Early"), { join: false });
+    expect(await waiting.socket.ok("join", {})).toEqual({ status: "lobby" });
+    const host = await participant(roomId, await mintToken(roomId, { subject: "late-host", role: "host" }));
+    expect((await host.socket.nextEvent("lobbyChanged")).data).toMatchObject({ waiting: [{ id: waiting.participantId, displayName: "Early" }] });
+  });
+
   it("keeps guests waiting until a host admits or denies them", async () => {
     const { roomId, token } = await createRoom({ lobby: true });
     const host = await participant(roomId, token);
@@ -106,9 +114,12 @@ describe("host actions", () => {
     expect((await guest.socket.nextEvent("removed")).data).toEqual({ reason: "kicked" });
     expect((await guest.socket.closed).code).toBe(4003);
     expect((await host.socket.nextEvent("peerLeft")).data).toEqual({ peerId: guest.participantId, reason: "kicked" });
-    const back = await TestSocket.room(roomId, guestJwt).catch((e: unknown) => e);
-    expect(back).toBeInstanceOf(HttpRefusal);
-    expect((back as HttpRefusal).status).toBe(403);
+    // Coming back with the same identity: told on the socket (browsers cannot read an HTTP refusal).
+    const back = await TestSocket.room(roomId, guestJwt);
+    expect((await back.nextEvent("removed")).data).toEqual({ reason: "kicked" });
+    expect((await back.closed).code).toBe(4003);
+    const fresh = await TestSocket.room(roomId, await guestToken(roomId, "Someone else"));
+    expect(await fresh.ok("hello", { protocol: PROTOCOL_VERSION })).toMatchObject({ role: "guest" });
     expect((await host.socket.request("kick", { participantId: host.participantId })).error?.code).toBe("forbidden");
   });
 

@@ -134,7 +134,6 @@ export class RoomDO extends DurableObject<Env> {
     if (!isWebSocketUpgrade(request)) return errorResponse(426, "bad_frame", "expected a WebSocket upgrade");
     const claims = parseHeader<SocketClaims>(request.headers.get(CLAIMS_HEADER));
     if (!claims) return errorResponse(401, "unauthorized", "missing token");
-    if (this.#room.store.isBanned(claims.sub)) return errorResponse(403, "forbidden", "you were removed from this room");
     // Sockets beyond what the room can hold (plus some on pre-join pages) are refused early.
     if (this.ctx.getWebSockets().length >= room.settings.capacity * 2 + 20) {
       return errorResponse(503, "room_full", "the room is full");
@@ -142,7 +141,10 @@ export class RoomDO extends DurableObject<Env> {
     const geo = parseHeader<RequestGeo>(request.headers.get(GEO_HEADER)) ?? {};
     const { 0: client, 1: server } = new WebSocketPair();
     this.#room.sockets.accept(server, { claims, geo, openedAt: Date.now() });
-    await this.#room.schedule();
+    // Someone a host removed gets told so on a socket (a browser cannot read an HTTP
+    // refusal of an upgrade), and nothing else.
+    if (this.#room.store.isBanned(claims.sub)) this.#room.sockets.dismiss(server, "kicked", RoomCloseCode.kicked);
+    else await this.#room.schedule();
     const subprotocol = request.headers.get(SUBPROTOCOL_HEADER);
     return new Response(null, { status: 101, webSocket: client, ...(subprotocol ? { headers: { "sec-websocket-protocol": subprotocol } } : {}) });
   }

@@ -171,6 +171,8 @@ export function membershipHandlers(room: Room, env: Env): Membership {
         return { status: "lobby" as const };
       }
       const lastSeq = room.enterCall(participant, name);
+      // A host or moderator arriving after guests began to wait learns about them now.
+      if (staff && store.countIn("lobby") > 0) room.publish("lobbyChanged", { waiting: store.lobby() }, { to: "one", id: participant.id });
       return { status: "joined" as const, peers: store.peers(participant.id), lastSeq };
     },
 
