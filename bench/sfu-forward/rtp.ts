@@ -8,6 +8,9 @@ import { createSocket, type Socket } from "node:dgram";
 export interface RtpStream {
   readonly ssrc: number;
   readonly payloadType: number;
+  /** Stops sending and keeps the socket: a comedia transport stays locked to its address. */
+  pause(): void;
+  resume(): void;
   stop(): void;
 }
 
@@ -37,14 +40,26 @@ export function startVp8Stream(target: { ip: string; port: number }, options: { 
     pictureId++;
     frame++;
   };
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const resume = () => {
+    // A paused stream comes back with a keyframe, as a real encoder would after a PLI.
+    frame = 0;
+    timer ??= setInterval(send, 1000 / options.fps);
+  };
+  const pause = () => {
+    clearInterval(timer);
+    timer = undefined;
+  };
   return new Promise((resolve) => {
     socket.bind(0, "127.0.0.1", () => {
-      const timer = setInterval(send, 1000 / options.fps);
+      resume();
       resolve({
         ssrc: options.ssrc,
         payloadType: options.payloadType,
+        pause,
+        resume,
         stop: () => {
-          clearInterval(timer);
+          pause();
           socket.close();
         },
       });

@@ -25,17 +25,17 @@ import { VP8_PRODUCE, startSink, startVp8Stream, type RtpStream } from "./rtp.ts
 /**
  * bench/sfu-forward: N synthetic VP8 streams, each forwarded to M consumers, through
  * (a) a Meridian SFU node process driven over its control channel, and (b) a bare
- * mediasoup script on the same worker binary, one after the other in the same run with
- * the same traffic. Measured: the mediasoup worker's CPU (from /proc) per forwarded
- * stream, and how many consumers one core would carry.
+ * mediasoup script on the same worker binary, both set up in the same run and fed the
+ * same traffic in alternating windows. Measured: the mediasoup worker's CPU (from /proc)
+ * per forwarded stream, and how many consumers one core would carry.
  * Targets: node/bare ≤ 1.05, ≥ 500 consumers per core.
  */
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 4);
 const CONSUMERS = Number(process.env.BENCH_CONSUMERS ?? 150);
 const FPS = 30;
 const PACKET_BYTES = 1100; // ~270 kbit/s a stream: a mid simulcast layer
-const WARMUP_MS = 2000;
-const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS ?? 8000);
+const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 4000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 
 /** The calls a forwarding setup needs, from either side. */
 interface Plane {
@@ -134,41 +134,75 @@ async function barePlane(workerBin: string): Promise<Plane> {
   };
 }
 
-async function measure(name: string, plane: Plane): Promise<{ cpu: number; consumers: number; packetsPerSecond: number }> {
+interface Forwarding {
+  readonly plane: Plane;
+  readonly streams: RtpStream[];
+  readonly sink: Awaited<ReturnType<typeof startSink>>;
+}
+
+/** Sets up N producers with M consumers each (no traffic yet). */
+async function setUp(plane: Plane): Promise<Forwarding> {
   const sink = await startSink();
   const { routerId, rtpCapabilities } = await plane.createRouter();
   const streams: RtpStream[] = [];
   for (let s = 0; s < STREAMS; s++) {
-    const ingest = await plane.plain(routerId, "send");
+    const transport = await plane.plain(routerId, "send");
     const ssrc = 1000 + s;
-    const producerId = await plane.produce(ingest.id, ssrc);
-    streams.push(await startVp8Stream(ingest, { ssrc, payloadType: 96, fps: FPS, bytes: PACKET_BYTES, keyEvery: 30 }));
+    const producerId = await plane.produce(transport.id, ssrc);
+    // One socket per stream for the whole run: comedia locks the transport to its address.
+    const stream = await startVp8Stream(transport, { ssrc, payloadType: 96, fps: FPS, bytes: PACKET_BYTES, keyEvery: 30 });
+    stream.pause();
+    streams.push(stream);
     for (let c = 0; c < CONSUMERS; c++) {
       const egress = await plane.plain(routerId, "recv", rtpCapabilities);
       await plane.connect(egress.id, "127.0.0.1", sink.port);
       await plane.resume(await plane.consume(egress.id, producerId));
     }
   }
-  progress(`${name}: ${STREAMS} streams x ${CONSUMERS} consumers forwarding; warming up`);
-  await new Promise((r) => setTimeout(r, WARMUP_MS));
-  const pid = plane.workerPid();
+  return { plane, streams, sink };
+}
+
+/** Sends the streams through one setup for a window; returns the worker's CPU share and packets out. */
+async function window(f: Forwarding, ms: number): Promise<{ cpuSeconds: number; seconds: number; packets: number }> {
+  for (const stream of f.streams) stream.resume();
+  // A keyframe and a moment for consumers to start before the clock runs.
+  await new Promise((r) => setTimeout(r, 1000));
+  const pid = f.plane.workerPid();
   const cpu0 = cpuSeconds(pid);
-  const packets0 = sink.packets();
+  const packets0 = f.sink.packets();
   const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, MEASURE_MS));
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = (cpuSeconds(pid) - cpu0) / seconds;
-  const packetsPerSecond = (sink.packets() - packets0) / seconds;
-  for (const stream of streams) stream.stop();
-  sink.close();
-  await plane.close();
-  progress(`${name}: worker CPU ${(cpu * 100).toFixed(1)} %, ${Math.round(packetsPerSecond)} packets/s out`);
-  return { cpu, consumers: STREAMS * CONSUMERS, packetsPerSecond };
+  await new Promise((r) => setTimeout(r, ms));
+  const result = { cpuSeconds: cpuSeconds(pid) - cpu0, seconds: (performance.now() - t0) / 1000, packets: f.sink.packets() - packets0 };
+  for (const stream of f.streams) stream.pause();
+  return result;
 }
 
 const workerBin = resolveWorkerBinary();
-const node = await measure("node", await nodePlane());
-const bare = await measure("bare", await barePlane(workerBin));
+// Both set up at once, then traffic through one at a time in alternating windows
+// (node, bare, bare, node, …): this machine's CPU accounting drifts by tens of percent
+// over a minute, and alternating makes the drift fall on both alike.
+const forwardings = { node: await setUp(await nodePlane()), bare: await setUp(await barePlane(workerBin)) };
+progress(`${STREAMS} streams x ${CONSUMERS} consumers set up on both; measuring in alternating windows`);
+// Warm-up windows, not counted: the first traffic through each setup costs more.
+await window(forwardings.node, 2000);
+await window(forwardings.bare, 2000);
+const totals = { node: { cpuSeconds: 0, seconds: 0, packets: 0 }, bare: { cpuSeconds: 0, seconds: 0, packets: 0 } };
+for (let round = 0; round < ROUNDS; round++) {
+  for (const kind of round % 2 ? (["bare", "node"] as const) : (["node", "bare"] as const)) {
+    const w = await window(forwardings[kind], WINDOW_MS);
+    totals[kind].cpuSeconds += w.cpuSeconds;
+    totals[kind].seconds += w.seconds;
+    totals[kind].packets += w.packets;
+    progress(`${kind}: ${((w.cpuSeconds / w.seconds) * 100).toFixed(1)} % CPU`);
+  }
+}
+for (const f of Object.values(forwardings)) {
+  for (const stream of f.streams) stream.stop();
+  f.sink.close();
+  await f.plane.close();
+}
+const node = { cpu: totals.node.cpuSeconds / totals.node.seconds, consumers: STREAMS * CONSUMERS, packetsPerSecond: totals.node.packets / totals.node.seconds };
+const bare = { cpu: totals.bare.cpuSeconds / totals.bare.seconds, consumers: STREAMS * CONSUMERS, packetsPerSecond: totals.bare.packets / totals.bare.seconds };
 const expectedPps = STREAMS * CONSUMERS * FPS;
 const summarize = (m: typeof node) => ({
   workerCpu: Math.round(m.cpu * 1000) / 1000,
