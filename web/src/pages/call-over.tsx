@@ -1,6 +1,6 @@
 import { Show } from "solid-js";
 import { navigate } from "../lib/router.ts";
-import type { CallErrorKind } from "../state/call.ts";
+import type { CallErrorKind } from "../state/call-errors.ts";
 import { useCall } from "../state/context.tsx";
 
 type Kind = CallErrorKind | "left";
