@@ -1,11 +1,9 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT, freePort, startStack, type Stack } from "../scripts/lib/stack.ts";
-import { decodedMoreThan, launchUser, waitFor, type BrowserUser } from "./support/browser.ts";
+import { decodedMoreThan, waitFor } from "./support/browser.ts";
+import { createAndJoin, startTwoPeople, type TwoPeople } from "./support/call.ts";
 import { requirePrerequisites } from "./support/prerequisites.ts";
 
 /**
@@ -47,39 +45,19 @@ function mediasoupWorkerOf(pid: number): number | undefined {
 }
 
 describe.skipIf(!prerequisites)("failover when a mediasoup worker dies mid-call", () => {
-  let stack: Stack;
-  let alice: BrowserUser;
-  let bob: BrowserUser;
-  const state = mkdtempSync(join(tmpdir(), "meridian-failover-"));
+  let people: TwoPeople;
 
   beforeAll(async () => {
-    stack = await startStack({
-      port: await freePort(),
-      nodeSecret: "failover-node-secret-0123456789",
-      persistTo: join(state, "edge"),
-      nodes: [{ id: "failover-node", rtcPortBase: 42800, workers: 1 }],
-      logs: { dir: join(ROOT, "e2e/artifacts/failover") },
-    });
-    [alice, bob] = await Promise.all([launchUser(prerequisites!.chromium), launchUser(prerequisites!.chromium)]);
+    people = await startTwoPeople("failover", { chromium: prerequisites!.chromium, rtcPortBase: 42800 });
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all([alice?.close(), bob?.close()]);
-    await stack?.stop();
-    rmSync(state, { recursive: true, force: true });
+    await people?.close();
   });
 
   it("both pages decode video again within 5 s of the worker's death", async () => {
-    await alice.page.goto(stack.url);
-    await alice.page.getByTestId("create-room").click();
-    await alice.page.waitForURL(/\/r\//);
-    const roomUrl = alice.page.url();
-    for (const [user, name] of [[alice, "Alice"], [bob, "Bob"]] as const) {
-      if (user === bob) await bob.page.goto(roomUrl);
-      await user.page.locator('[data-testid="join"][data-ready="true"]').waitFor();
-      await user.page.getByLabel("Your name").fill(name);
-      await user.page.getByTestId("join").click();
-    }
+    const { alice, bob, stack } = people;
+    await createAndJoin(people);
     for (const page of [alice.page, bob.page]) await decodedMoreThan(page, 0, 30_000);
 
     const before = await Promise.all([pcCount(alice.page), pcCount(bob.page)]);

@@ -1,11 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { turnPassword } from "../turn/src/credentials.ts";
-import { ROOT, freePort, startStack, type Stack } from "../scripts/lib/stack.ts";
-import { decodedMoreThan, launchUser, type BrowserUser } from "./support/browser.ts";
+import { decodedMoreThan } from "./support/browser.ts";
+import { createAndJoin, startTwoPeople, type TwoPeople } from "./support/call.ts";
 import { requirePrerequisites } from "./support/prerequisites.ts";
 
 /**
@@ -68,41 +65,24 @@ function gatherRelay(page: Page, server: { urls: string; username: string; crede
 }
 
 describe.skipIf(!prerequisites)("calls through the TURN relay", () => {
-  let stack: Stack;
-  let alice: BrowserUser;
-  let bob: BrowserUser;
-  const state = mkdtempSync(join(tmpdir(), "meridian-turn-"));
+  let people: TwoPeople;
 
   beforeAll(async () => {
-    stack = await startStack({
-      port: await freePort(),
-      nodeSecret: "turn-e2e-node-secret-0123456789",
-      persistTo: join(state, "edge"),
-      nodes: [{ id: "turn-e2e-node", rtcPortBase: 42700, workers: 1 }],
-      logs: { dir: join(ROOT, "e2e/artifacts/turn-relay") },
-      turn: { required: true },
+    people = await startTwoPeople("turn-relay", {
+      chromium: prerequisites!.chromium,
+      rtcPortBase: 42700,
+      stack: { turn: { required: true } },
+      initScripts: [FORCE_RELAY],
     });
-    [alice, bob] = await Promise.all([launchUser(prerequisites!.chromium), launchUser(prerequisites!.chromium)]);
-    for (const user of [alice, bob]) await user.context.addInitScript(FORCE_RELAY);
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all([alice?.close(), bob?.close()]);
-    await stack?.stop();
-    rmSync(state, { recursive: true, force: true });
+    await people?.close();
   });
 
   it("a relay-only call decodes video both ways, over relay candidate pairs", async () => {
-    await alice.page.goto(stack.url);
-    await alice.page.getByTestId("create-room").click();
-    await alice.page.waitForURL(/\/r\//);
-    const roomUrl = alice.page.url();
-    for (const [user, name] of [[alice, "Alice"], [bob, "Bob"]] as const) {
-      if (user === bob) await bob.page.goto(roomUrl);
-      await user.page.locator('[data-testid="join"][data-ready="true"]').waitFor();
-      await user.page.getByLabel("Your name").fill(name);
-      await user.page.getByTestId("join").click();
-    }
+    const { alice, bob } = people;
+    await createAndJoin(people);
     for (const page of [alice.page, bob.page]) {
       const first = await decodedMoreThan(page, 0, 30_000);
       await decodedMoreThan(page, first, 10_000);
@@ -113,6 +93,7 @@ describe.skipIf(!prerequisites)("calls through the TURN relay", () => {
   });
 
   it("refuses a forged and an expired credential (401, no relay candidate)", async () => {
+    const { alice, stack } = people;
     const page = alice.page;
     const urls = `turn:127.0.0.1:${stack.turn!.port}?transport=udp`;
     const now = Math.floor(Date.now() / 1000);
