@@ -33,6 +33,12 @@ describe.skipIf(!prerequisites)("two browsers in a call", () => {
       await decodedMoreThan(page, first, 10_000);
     }
 
+    // The fake microphones beep: the node's active speaker observer picks one, the room
+    // relays it, and each page highlights that participant's tile (its own or the other's).
+    for (const page of [alice.page, bob.page]) {
+      await page.locator('[data-testid="tile"][data-speaking="true"]').first().waitFor({ timeout: 15_000 });
+    }
+
     await bob.page.getByTestId("leave").click();
     await expect.poll(() => bobTileOnAlice.count(), { timeout: 10_000 }).toBe(0);
   }, 120_000);

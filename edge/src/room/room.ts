@@ -116,6 +116,7 @@ export class Room {
     const peer = this.store.peerInfo({ ...participant, displayName, state: "joined" }, []);
     const seq = this.publish("peerJoined", { peer }, { to: "joined", except: participant.id });
     if (this.store.markStarted(now)) this.emit("room.started", {});
+    this.tellActiveSpeaker(participant.id);
     this.emit("participant.joined", { participantId: participant.id, identity: participant.identity, role: participant.role });
     return seq;
   }
@@ -210,6 +211,13 @@ export class Room {
     if (this.store.room()?.routerId !== routerId || this.#speaker === participantId) return;
     this.#speaker = participantId;
     this.sockets.deliver("activeSpeaker", { peerId: participantId }, { to: "joined" });
+  }
+
+  /** Tells someone who just entered the call who is speaking (the node only reports changes). */
+  tellActiveSpeaker(participantId: string): void {
+    if (this.#speaker && this.store.participant(this.#speaker)?.state === "joined") {
+      this.sockets.deliver("activeSpeaker", { peerId: this.#speaker }, { to: "one", id: participantId });
+    }
   }
 
   /** Cancels the empty-room countdown (someone arrived). */

@@ -327,6 +327,7 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     const speakers = await media(() => router.createActiveSpeakerObserver({ interval: ACTIVE_SPEAKER_INTERVAL_MS }));
     speakers.on("dominantspeaker", ({ producer }) => {
       const participantId = (producer.appData as { participantId?: string }).participantId ?? null;
+      this.#log.debug("dominant speaker", { roomId, participantId });
       this.emit("activeSpeaker", { roomId, routerId: router.id, participantId });
     });
     const entry: RoomRouter = { roomId, router, worker, speakers };
