@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import * as v from "valibot";
-import { Int, NodeEnvEntries, parseNodeEnv } from "./env.ts";
+import { Int, NodeEnvEntries, parseNodeEnv, type NodeIdentity } from "./env.ts";
 import { sfuPorts } from "./ports.ts";
 
 /** Everything the node reads from its environment, validated once at start. */
@@ -18,26 +18,18 @@ const EnvSchema = v.object({
   MEDIASOUP_LOG_LEVEL: v.optional(v.picklist(["debug", "warn", "error", "none"]), "warn"),
 });
 
-export interface NodeConfig {
-  readonly edgeUrl: string;
-  readonly secret: string;
-  readonly nodeId: string;
-  readonly region: string;
-  readonly lat: number;
-  readonly lon: number;
+export interface NodeConfig extends NodeIdentity {
   readonly numWorkers: number;
   readonly listenIp: string;
   readonly announcedAddress: string | undefined;
   /** Worker i serves WebRTC on UDP and TCP port `rtcPortBase + i`. */
   readonly rtcPortBase: number;
-  readonly loadReportIntervalMs: number;
   readonly consumersPerWorker: number;
   /** Prometheus /metrics: a local or private address, never the public one. Port 0: off. */
   readonly metricsIp: string;
   readonly metricsPort: number;
   /** After SIGTERM, how long rooms may finish on this node before they are moved. */
   readonly drainTimeoutMs: number;
-  readonly logLevel: "debug" | "info" | "warn" | "error" | "silent";
   readonly mediasoupLogLevel: "debug" | "warn" | "error" | "none";
 }
 
@@ -46,8 +38,7 @@ export class ConfigError extends Error {
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): NodeConfig {
-  const e = parseNodeEnv(EnvSchema, env, (message) => new ConfigError(message));
-  const nodeId = e.nodeId;
+  const { env: e, identity } = parseNodeEnv(EnvSchema, env, (message) => new ConfigError(message));
 
   const wildcard = e.LISTEN_IP === "0.0.0.0" || e.LISTEN_IP === "::";
   if (wildcard && !e.ANNOUNCED_ADDRESS) {
@@ -59,22 +50,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (rtcPortBase + numWorkers - 1 > 65535) throw new ConfigError("invalid configuration: RTC_PORT_BASE + workers exceeds 65535");
 
   return {
-    edgeUrl: e.EDGE_URL,
-    secret: e.NODE_SECRET,
-    nodeId,
-    region: e.NODE_REGION,
-    lat: e.NODE_LAT,
-    lon: e.NODE_LON,
+    ...identity,
     numWorkers,
     listenIp: e.LISTEN_IP,
     announcedAddress: e.ANNOUNCED_ADDRESS,
     rtcPortBase,
-    loadReportIntervalMs: e.LOAD_REPORT_INTERVAL_MS,
     consumersPerWorker: e.CONSUMERS_PER_WORKER,
     metricsIp: e.METRICS_IP,
     metricsPort: e.METRICS_PORT ?? ports.metricsPort,
     drainTimeoutMs: e.DRAIN_TIMEOUT_MS,
-    logLevel: e.LOG_LEVEL,
     mediasoupLogLevel: e.MEDIASOUP_LOG_LEVEL,
   };
 }

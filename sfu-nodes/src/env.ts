@@ -23,16 +23,29 @@ export const NodeEnvEntries = {
   LOG_LEVEL: v.optional(v.picklist(["debug", "info", "warn", "error", "silent"]), "info"),
 };
 
+/** Who a node is, where it is, which edge it dials: common to every node's configuration. */
+export interface NodeIdentity {
+  readonly edgeUrl: string;
+  readonly secret: string;
+  readonly nodeId: string;
+  readonly region: string;
+  readonly lat: number;
+  readonly lon: number;
+  readonly loadReportIntervalMs: number;
+  readonly logLevel: "debug" | "info" | "warn" | "error" | "silent";
+}
+
 /**
  * Validates `env` against a schema built on NodeEnvEntries (empty values count as unset),
  * resolves the node id (default: the host name) and checks the edge URL's scheme. Every
- * failure is one error naming the variable, made by `fail`.
+ * failure is one error naming the variable, made by `fail`. Returns the parsed variables
+ * and the node's identity.
  */
 export function parseNodeEnv<S extends v.ObjectSchema<typeof NodeEnvEntries & v.ObjectEntries, undefined>>(
   schema: S,
   env: Record<string, string | undefined>,
   fail: (message: string) => Error,
-): v.InferOutput<S> & { nodeId: string } {
+): { env: v.InferOutput<S>; identity: NodeIdentity } {
   if (!env.NODE_SECRET) throw fail("invalid configuration: NODE_SECRET is required (the secret the edge checks)");
   const picked = Object.fromEntries(
     Object.keys(schema.entries).flatMap((key) => (env[key] === undefined || env[key] === "" ? [] : [[key, env[key]]])),
@@ -45,5 +58,15 @@ export function parseNodeEnv<S extends v.ObjectSchema<typeof NodeEnvEntries & v.
   if (!["ws:", "wss:", "http:", "https:"].includes(new URL(e.EDGE_URL).protocol)) {
     throw fail("invalid configuration: EDGE_URL must be ws(s):// or http(s)://");
   }
-  return { ...e, nodeId };
+  const identity: NodeIdentity = {
+    edgeUrl: e.EDGE_URL,
+    secret: e.NODE_SECRET,
+    nodeId,
+    region: e.NODE_REGION,
+    lat: e.NODE_LAT,
+    lon: e.NODE_LON,
+    loadReportIntervalMs: e.LOAD_REPORT_INTERVAL_MS,
+    logLevel: e.LOG_LEVEL,
+  };
+  return { env: e, identity };
 }

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { Int, NodeEnvEntries, parseNodeEnv } from "../../sfu-nodes/src/env.ts";
+import { Int, NodeEnvEntries, parseNodeEnv, type NodeIdentity } from "../../sfu-nodes/src/env.ts";
 import { loadPorts } from "./ports.ts";
 import { DEFAULT_LIMITS } from "./render-config.ts";
 
@@ -16,24 +16,16 @@ const EnvSchema = v.object({
   TURN_URLS: v.optional(v.string()),
 });
 
-export interface AgentConfig {
-  readonly edgeUrl: string;
-  readonly secret: string;
-  readonly nodeId: string;
-  readonly region: string;
-  readonly lat: number;
-  readonly lon: number;
+export interface AgentConfig extends NodeIdentity {
   /** Where coturn answers STUN: the address it listens on, its listening port. */
   readonly probe: { readonly host: string; readonly port: number };
   readonly healthIntervalMs: number;
   /** Consecutive failed probes before the node reports itself draining. */
   readonly healthFailures: number;
-  readonly loadReportIntervalMs: number;
   /** Bytes per second the node may relay (coturn's bps-capacity): utilization's denominator. */
   readonly bpsCapacity: number;
   /** What the edge hands out for this node; none means the node is not offered to browsers. */
   readonly urls: string[];
-  readonly logLevel: "debug" | "info" | "warn" | "error" | "silent";
 }
 
 function turnUrls(value: string | undefined): string[] {
@@ -49,21 +41,13 @@ export class AgentConfigError extends Error {
 }
 
 export function loadAgentConfig(env: Record<string, string | undefined> = process.env): AgentConfig {
-  const e = parseNodeEnv(EnvSchema, env, (message) => new AgentConfigError(message));
-  const nodeId = e.nodeId;
+  const { env: e, identity } = parseNodeEnv(EnvSchema, env, (message) => new AgentConfigError(message));
   return {
-    edgeUrl: e.EDGE_URL,
-    secret: e.NODE_SECRET,
-    nodeId,
-    region: e.NODE_REGION,
-    lat: e.NODE_LAT,
-    lon: e.NODE_LON,
+    ...identity,
     probe: { host: e.TURN_PROBE_HOST, port: e.TURN_PROBE_PORT ?? loadPorts().turn.listeningPort },
     healthIntervalMs: e.HEALTH_INTERVAL_MS,
     healthFailures: e.HEALTH_FAILURES,
-    loadReportIntervalMs: e.LOAD_REPORT_INTERVAL_MS,
     bpsCapacity: e.TURN_BPS_CAPACITY ?? DEFAULT_LIMITS.bpsCapacity,
     urls: turnUrls(e.TURN_URLS),
-    logLevel: e.LOG_LEVEL,
   };
 }
