@@ -13,7 +13,14 @@ type LeaveReason = EventData<RoomEvents, "peerLeft">["reason"];
 const EMPTY_SINCE_KEY = "emptySince";
 /** A move that found no node is retried at this key's time. */
 const MEDIA_RETRY_KEY = "mediaRetry";
+/** The node's last dominant speaker report: kept so it outlives hibernation. */
+const SPEAKER_KEY = "speaker";
 const MEDIA_RETRY_MS = 2000;
+
+interface Speaker {
+  readonly routerId: string;
+  readonly participantId: string | null;
+}
 
 /**
  * A room's behaviour over its state: publishing events (logged for resume, then
@@ -32,7 +39,6 @@ export class Room {
   /** Last frame time per socket while awake (keepalive pings are counted by the runtime). */
   readonly lastSeen = new WeakMap<WebSocket, number>();
   #publishes = 0;
-  #speaker: string | null = null;
 
   constructor(deps: {
     ctx: DurableObjectState;
@@ -206,18 +212,24 @@ export class Room {
     }
   }
 
-  /** Relays the node's active speaker to the call (live only: not worth a resume). */
+  /**
+   * Relays the node's active speaker to the call. Not logged for resume (a stale speaker
+   * is worthless); the last one is kept apart, for whoever enters or comes back later.
+   */
   activeSpeaker(routerId: string, participantId: string | null): void {
-    if (this.store.room()?.routerId !== routerId || this.#speaker === participantId) return;
-    this.#speaker = participantId;
+    if (this.store.room()?.routerId !== routerId) return;
+    const last = this.#ctx.storage.kv.get<Speaker>(SPEAKER_KEY);
+    if (last?.routerId === routerId && last.participantId === participantId) return;
+    this.#ctx.storage.kv.put(SPEAKER_KEY, { routerId, participantId } satisfies Speaker);
     this.sockets.deliver("activeSpeaker", { peerId: participantId }, { to: "joined" });
   }
 
-  /** Tells someone who just entered the call who is speaking (the node only reports changes). */
+  /** Tells someone who just entered (or came back to) the call who is speaking: the node reports changes only. */
   tellActiveSpeaker(participantId: string): void {
-    if (this.#speaker && this.store.participant(this.#speaker)?.state === "joined") {
-      this.sockets.deliver("activeSpeaker", { peerId: this.#speaker }, { to: "one", id: participantId });
-    }
+    const last = this.#ctx.storage.kv.get<Speaker>(SPEAKER_KEY);
+    if (!last?.participantId || last.routerId !== this.store.room()?.routerId) return;
+    if (this.store.participant(last.participantId)?.state !== "joined") return;
+    this.sockets.deliver("activeSpeaker", { peerId: last.participantId }, { to: "one", id: participantId });
   }
 
   /** Cancels the empty-room countdown (someone arrived). */

@@ -129,6 +129,7 @@ export function membershipHandlers(room: Room, env: Env): Membership {
         .missedBy(fresh, lastSeq)
         .map((e) => JSON.parse(encodeEvent(e.event, e.data, e.seq)) as EventFrame);
       const current = store.room()!;
+      if (fresh.state === "joined") room.tellActiveSpeaker(participantId);
       void room.schedule();
       return {
         roomId: current.roomId,
