@@ -9,7 +9,7 @@ export function percentile(samples: readonly number[], p: number): number {
 }
 
 export function summary(samples: readonly number[]): { median: number; p95: number; min: number; max: number; samples: number[] } {
-  const round = (n: number) => Math.round(n * 10) / 10;
+  const round = (n: number) => Math.round(n * 100) / 100;
   return {
     median: round(percentile(samples, 50)),
     p95: round(percentile(samples, 95)),

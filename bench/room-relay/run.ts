@@ -8,14 +8,15 @@ import { progress, summary } from "../lib/stats.ts";
  * bench/room-relay: fan-out latency of one message to N participants — a chat message
  * through Meridian's room DO (validated, stored, logged for resume, delivered) against a
  * bare hibernating-WebSocket broadcast DO relaying a frame of the same size, in the same
- * workerd. A second baseline adds one durable SQLite write per message to the bare DO:
- * chat must be stored before anyone sees it, and that write (the output gate) is most
- * of the difference at small N. Latency = send until the last of the N sockets has it.
+ * workerd. A second baseline adds one durable SQLite write per message before the bare
+ * DO's broadcast, which the output gate then holds until the commit: what storing chat
+ * would cost if the room fanned out after its write (it fans out before; the sender's
+ * answer waits). Latency = send until the last of the N sockets has it.
  * Also holds 1,000 sockets in one room.
  */
 
 const SIZES = (process.env.BENCH_SIZES ?? "2,10,100").split(",").map(Number);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 100);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 200);
 const HELD = Number(process.env.BENCH_HELD ?? 1000);
 const TARGET_RATIO = 1.2;
 

@@ -1,4 +1,6 @@
 import { MAX_CHAT_CHARS, type ChatMessage, type EventFrame } from "@meridian/protocol";
+import { env } from "cloudflare:workers";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createRoom, guestToken, participant, resume, seenSeq, type TestSocket } from "./support/socket.ts";
 
@@ -52,6 +54,43 @@ describe("chat", () => {
     // Another sender may use the same client id: ids are per sender.
     const other = await host.socket.ok<{ seq: number }>("sendChat", { clientId: "same", text: "mine" });
     expect(other.seq).not.toBe(first.seq);
+  });
+
+  it("never reuses a seq that reached browsers when its write was lost; the sender's resend is kept once and replaces it", async () => {
+    const { roomId, token } = await createRoom();
+    const host = await participant(roomId, token, { name: "Host" });
+    const guestJwt = await guestToken(roomId, "Guest");
+    const guest = await participant(roomId, guestJwt);
+    await host.socket.ok("sendChat", { clientId: "first", text: "first" });
+    // Chat is delivered before its write commits: the guest sees "lost", then the room
+    // restarts without it (the write and the room's memory gone).
+    const lost = await host.socket.ok<{ seq: number }>("sendChat", { clientId: "lost", text: "lost" });
+    expect(textOf(await guest.socket.nextEvent("chat")).text).toBe("first");
+    expect(textOf(await guest.socket.nextEvent("chat")).seq).toBe(lost.seq);
+    const stub = env.ROOMS.get(env.ROOMS.idFromName(roomId));
+    await runInDurableObject(stub, (_room, state) => {
+      state.storage.sql.exec("DELETE FROM events WHERE client_id = 'lost'");
+    });
+    await evictDurableObject(stub);
+
+    // The next message gets a seq above the lost one: a browser that saw it takes the
+    // new one live, and one coming back from that seq misses nothing after it.
+    const next = await host.socket.ok<{ seq: number }>("sendChat", { clientId: "next", text: "next" });
+    expect(next.seq).toBeGreaterThan(lost.seq);
+    expect(textOf(await guest.socket.nextEvent("chat")).seq).toBe(next.seq);
+    guest.socket.close(1001, "network gone");
+    await guest.socket.closed;
+    await host.socket.nextEvent("presence");
+    const after = await host.socket.ok<{ seq: number }>("sendChat", { clientId: "after", text: "after" });
+    const back = await resume(roomId, guestJwt, guest, lost.seq);
+    expect(back.missed.filter((f) => f.event === "chat").map((f) => textOf(f).seq)).toEqual([next.seq, after.seq]);
+
+    // Its sender would have had no answer (that waits for the write) and sends it again: stored once, under a new seq.
+    const resent = await host.socket.ok<{ seq: number }>("sendChat", { clientId: "lost", text: "lost" });
+    expect(resent.seq).toBeGreaterThan(after.seq);
+    expect(await host.socket.ok<{ seq: number }>("sendChat", { clientId: "lost", text: "lost" })).toMatchObject({ seq: resent.seq });
+    const history = await host.socket.ok<{ messages: ChatMessage[] }>("chatHistory", { limit: 10 });
+    expect(history.messages.map((m) => m.text)).toEqual(["first", "next", "after", "lost"]);
   });
 
   it("carries 1,000 messages from three senders across reconnects with none lost and none duplicated", async () => {

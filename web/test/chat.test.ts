@@ -68,6 +68,21 @@ describe("ChatStore", () => {
     expect(chat.state.unread).toBe(0);
   });
 
+  it("a message delivered again under a new seq (its first write was lost, the sender resent it) shows once, at the stored seq", () => {
+    const room = fakeRoom();
+    const chat = store(room);
+    const ghost = { seq: 7, from: "bob", name: "Bob", text: "hello", sentAt: 1007, clientId: "bob-hello" };
+    chat.receive(ghost);
+    chat.receive(room.other("next"));
+    const stored = { ...ghost, seq: 300, sentAt: 1300 };
+    chat.receive(stored);
+    expect(chat.state.items.map((i) => [i.text, i.seq])).toEqual([["next", 1], ["hello", 300]]);
+    expect(chat.state.unread).toBe(2);
+    // Someone else reusing that clientId is a different message.
+    chat.receive({ ...stored, seq: 301, from: "mallory", name: "Mallory" });
+    expect(chat.state.items).toHaveLength(3);
+  });
+
   it("shows our message at once, then confirms it; the room's echo does not duplicate it", async () => {
     const room = fakeRoom();
     const chat = store(room);
@@ -78,6 +93,24 @@ describe("ChatStore", () => {
     chat.receive(room.stored[0]!);
     expect(texts(chat)).toEqual(["hello:sent"]);
     expect(chat.state.unread).toBe(0);
+  });
+
+  it("takes the room's echo of our message as its place, not as proof it was stored: the answer confirms it", async () => {
+    const room = fakeRoom();
+    let answer!: () => void;
+    const gate = new Promise<void>((resolve) => (answer = resolve));
+    const chat = new ChatStore({
+      requester: () => ({ request: (async (method: string, params: never) => (await gate, room.requester.request(method as "sendChat", params))) as never }),
+      selfId: () => "me",
+      selfName: () => "Me",
+      newId: () => "client-1",
+    });
+    const sending = chat.send("hello");
+    chat.receive({ seq: 1, from: "me", name: "Me", text: "hello", sentAt: 1001, clientId: "client-1" });
+    expect(chat.state.items.map((i) => [i.text, i.seq, i.status])).toEqual([["hello", 1, "sending"]]);
+    answer();
+    await sending;
+    expect(chat.state.items.map((i) => [i.text, i.seq, i.status])).toEqual([["hello", 1, "sent"]]);
   });
 
   it("keeps a message through a dropped socket and sends it again with the same clientId; the room stores it once", async () => {

@@ -133,6 +133,9 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE UNIQUE INDEX IF NOT EXISTS chat_once ON events (identity, client_id) WHERE client_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_by_kind ON events (event, seq);
 CREATE TABLE IF NOT EXISTS log_state (one INTEGER PRIMARY KEY CHECK (one = 1), pruned_through INTEGER NOT NULL);
+-- The highest seq handed out, reserved in blocks: a chat message is delivered before its
+-- write commits, so a seq that reached a browser but never got stored is never reused.
+CREATE TABLE IF NOT EXISTS seq_block (one INTEGER PRIMARY KEY CHECK (one = 1), reserved_through INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS bans (identity TEXT PRIMARY KEY, at INTEGER NOT NULL);
 -- Participants whose own nearest node was much closer than the room's: cascading's input.
 CREATE TABLE IF NOT EXISTS cascade_candidates (
@@ -182,10 +185,16 @@ function chatFrom(row: Row): ChatMessage {
   return { seq: row.seq as number, ...(JSON.parse(row.data as string) as StoredChat) };
 }
 
+/** Seqs reserved per durable write; each wake of the room starts a new block (gaps are fine). */
+const SEQ_BLOCK = 256;
+
 export class RoomStore {
   readonly #sql: SqlStorage;
   /** Participants are read on every request: cached, and dropped on every write. */
   readonly #participants = new Map<string, ParticipantRow | undefined>();
+  /** The next seq to hand out and the end of the reserved block; 0/−1 until the first. */
+  #nextSeq = 0;
+  #reservedThrough = -1;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
@@ -195,6 +204,8 @@ export class RoomStore {
   /** Creates the tables (again, after the room's storage was deleted). */
   ensureSchema(): void {
     this.#participants.clear();
+    this.#nextSeq = 0;
+    this.#reservedThrough = -1;
     this.#sql.exec(SCHEMA);
     const columns = this.#sql.exec<{ name: string }>("PRAGMA table_info(room)").toArray().map((c) => c.name);
     if (!columns.includes("placement")) this.#sql.exec("ALTER TABLE room ADD COLUMN placement TEXT");
@@ -454,18 +465,19 @@ export class RoomStore {
    * Logs a chat message once per (sender identity, client id), in one write; a resend
    * returns the stored message instead.
    */
-  addChat(m: StoredChat & { identity: string }, audience: Audience, now: number): { message: ChatMessage; duplicate: boolean } {
-    const { identity, ...message } = m;
-    const inserted = this.#sql
-      .exec<{ seq: number }>(
-        `INSERT INTO events (event, data, audience, at, identity, client_id) VALUES ('chat', ?, ?, ?, ?, ?)
-         ON CONFLICT (identity, client_id) WHERE client_id IS NOT NULL DO NOTHING RETURNING seq`,
-        JSON.stringify(message), JSON.stringify(audience), now, identity, m.clientId,
-      )
-      .toArray()[0];
-    if (inserted) return { message: { seq: inserted.seq, ...message }, duplicate: false };
-    const existing = this.#sql.exec<Row>("SELECT * FROM events WHERE identity = ? AND client_id = ?", identity, m.clientId).one();
-    return { message: chatFrom(existing), duplicate: true };
+  /** The stored message a sender's earlier attempt with this clientId left, if any. */
+  chatByClientId(identity: string, clientId: string): ChatMessage | undefined {
+    const row = this.#sql.exec<Row>("SELECT * FROM events WHERE identity = ? AND client_id = ?", identity, clientId).toArray()[0];
+    return row ? chatFrom(row) : undefined;
+  }
+
+  /** Stores a chat message under a seq from `allocateSeq` (the unique index refuses a second copy). */
+  addChat(message: ChatMessage, identity: string, audience: Audience, now: number): void {
+    const { seq, ...stored } = message;
+    this.#sql.exec(
+      "INSERT INTO events (seq, event, data, audience, at, identity, client_id) VALUES (?, 'chat', ?, ?, ?, ?, ?)",
+      seq, JSON.stringify(stored), JSON.stringify(audience), now, identity, message.clientId,
+    );
   }
 
   chatPage(before: number | undefined, limit: number): { messages: ChatMessage[]; hasMore: boolean } {
@@ -479,12 +491,26 @@ export class RoomStore {
   // ── event log (for resume) ────────────────────────────────────────────────
 
   appendEvent(event: string, data: unknown, audience: Audience, now: number): number {
-    return this.#sql
-      .exec<{ seq: number }>(
-        "INSERT INTO events (event, data, audience, at) VALUES (?, ?, ?, ?) RETURNING seq",
-        event, JSON.stringify(data), JSON.stringify(audience), now,
-      )
-      .one().seq;
+    const seq = this.allocateSeq();
+    this.#sql.exec("INSERT INTO events (seq, event, data, audience, at) VALUES (?, ?, ?, ?, ?)", seq, event, JSON.stringify(data), JSON.stringify(audience), now);
+    return seq;
+  }
+
+  /**
+   * The next event seq. Handed out from a block reserved durably (one write per block),
+   * so seqs only grow, even across a restart that lost a delivered-but-uncommitted event.
+   */
+  allocateSeq(): number {
+    if (this.#nextSeq > this.#reservedThrough) {
+      const reserved = this.#sql.exec<{ seq: number }>("SELECT reserved_through AS seq FROM seq_block WHERE one = 1").toArray()[0]?.seq ?? 0;
+      this.#nextSeq = Math.max(reserved, this.lastSeq()) + 1;
+      this.#reservedThrough = this.#nextSeq + SEQ_BLOCK - 1;
+      this.#sql.exec(
+        "INSERT INTO seq_block (one, reserved_through) VALUES (1, ?) ON CONFLICT (one) DO UPDATE SET reserved_through = excluded.reserved_through",
+        this.#reservedThrough,
+      );
+    }
+    return this.#nextSeq++;
   }
 
   lastSeq(): number {

@@ -8,6 +8,8 @@ export type ChatStatus = "sent" | "sending" | "failed";
 export interface ChatItem {
   /** The sender's clientId: the same before and after the room confirms it. */
   readonly key: string;
+  /** The sender's clientId (for our own messages, the key). */
+  readonly clientId: string;
   seq: number | undefined;
   from: string | undefined;
   name: string;
@@ -63,7 +65,7 @@ export class ChatStore {
   /** A chat event from the room (live or replayed after a resume). */
   receive(message: ChatMessage): void {
     const mine = this.#isMine(message);
-    const added = this.#merge(message, mine);
+    const added = this.#merge(message, mine, false);
     if (added && !mine && !this.state.open) this.#set("unread", (n) => n + 1);
   }
 
@@ -76,7 +78,7 @@ export class ChatStore {
     this.#set(
       "items",
       produce((items) => {
-        items.push({ key, seq: undefined, from: this.#deps.selfId(), name: this.#deps.selfName(), text: trimmed, sentAt: Date.now(), mine: true, status: "sending" });
+        items.push({ key, clientId: key, seq: undefined, from: this.#deps.selfId(), name: this.#deps.selfName(), text: trimmed, sentAt: Date.now(), mine: true, status: "sending" });
       }),
     );
     await this.#deliver(key);
@@ -123,7 +125,7 @@ export class ChatStore {
     try {
       const page = await requester.request("chatHistory", { ...(before === undefined ? {} : { before }), limit: HISTORY_PAGE });
       batch(() => {
-        for (const message of page.messages) this.#merge(message, this.#isMine(message));
+        for (const message of page.messages) this.#merge(message, this.#isMine(message), true);
         if (before !== undefined || this.state.items.every((i) => i.seq === undefined || i.seq >= (page.messages[0]?.seq ?? 0))) {
           this.#set("hasMore", page.hasMore);
         }
@@ -160,13 +162,34 @@ export class ChatStore {
     });
   }
 
-  /** Adds or confirms a stored message; false when it was already shown. */
-  #merge(message: ChatMessage, mine: boolean): boolean {
+  /**
+   * Adds a message, or places our own pending one; false when it was already shown.
+   * `stored` says it came from history: the room delivers chat before its write commits,
+   * so only the room's answer or history confirms our message as sent.
+   */
+  #merge(message: ChatMessage, mine: boolean, stored: boolean): boolean {
     const bySeq = this.state.items.find((i) => i.seq === message.seq);
     if (bySeq) return false;
     const pending = this.state.items.find((i) => i.key === message.clientId && i.mine && mine);
     if (pending) {
-      if (pending.status !== "sent") this.#confirm(pending.key, message.seq, message.sentAt);
+      if (pending.status === "sent") return false;
+      if (stored) this.#confirm(pending.key, message.seq, message.sentAt);
+      else {
+        batch(() => {
+          this.#set("items", (i) => i.key === pending.key, { seq: message.seq, sentAt: message.sentAt });
+          this.#sort();
+        });
+      }
+      return false;
+    }
+    // The room delivers chat before its write commits; had that write been lost, the
+    // sender's resend arrives under a new seq: the same message, so it replaces the first.
+    const twin = this.state.items.find((i) => !i.mine && i.from === message.from && i.clientId === message.clientId);
+    if (twin) {
+      batch(() => {
+        this.#set("items", (i) => i.key === twin.key, { seq: message.seq, sentAt: message.sentAt });
+        this.#sort();
+      });
       return false;
     }
     batch(() => {
@@ -175,6 +198,7 @@ export class ChatStore {
         produce((items) => {
           items.push({
             key: `${message.seq}:${message.clientId}`,
+            clientId: message.clientId,
             seq: message.seq,
             from: message.from,
             name: message.name,

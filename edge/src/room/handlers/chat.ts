@@ -15,14 +15,17 @@ export function chatHandlers(room: Room): Chat {
   return {
     sendChat: async ({ clientId, text }, { session }) => {
       const sender = participantOf(room, session, "joined");
+      const earlier = room.store.chatByClientId(sender.identity, clientId);
+      if (earlier) return { seq: earlier.seq, sentAt: earlier.sentAt };
       const now = Date.now();
       const audience = { to: "joined" } as const;
-      const { message, duplicate } = room.store.addChat(
-        { from: sender.id, identity: sender.identity, name: sender.displayName, text, sentAt: now, clientId },
-        audience,
-        now,
-      );
-      if (!duplicate) room.delivered("chat", { message }, audience, message.seq, now);
+      const message = { seq: room.store.allocateSeq(), from: sender.id, name: sender.displayName, text, sentAt: now, clientId };
+      // Delivered before it is written, so the fan-out does not wait for the commit (the
+      // output gate); the sender's answer below does, so only a stored message counts as
+      // sent. If the write were lost, its seq is never reused and the sender's resend
+      // (same clientId) is what history keeps.
+      room.delivered("chat", { message }, audience, message.seq, now);
+      room.store.addChat(message, sender.identity, audience, now);
       return { seq: message.seq, sentAt: message.sentAt };
     },
 
