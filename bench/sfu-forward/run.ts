@@ -26,7 +26,7 @@ import { VP8_PRODUCE, startSink, startVp8Stream, type RtpStream } from "./rtp.ts
  * bench/sfu-forward: N synthetic VP8 streams, each forwarded to M consumers, through
  * (a) a Meridian SFU node process driven over its control channel, and (b) a bare
  * mediasoup script on the same worker binary, both set up in the same run and fed the
- * same traffic in alternating windows. Measured: the mediasoup worker's CPU (from /proc)
+ * same traffic in the same windows. Measured: the mediasoup worker's CPU (from /proc)
  * per forwarded stream, and how many consumers one core would carry.
  * Targets: node/bare ≤ 1.05, ≥ 500 consumers per core.
  */
@@ -162,39 +162,48 @@ async function setUp(plane: Plane): Promise<Forwarding> {
   return { plane, streams, sink };
 }
 
-/** Sends the streams through one setup for a window; returns the worker's CPU share and packets out. */
-async function window(f: Forwarding, ms: number): Promise<{ cpuSeconds: number; seconds: number; packets: number }> {
-  for (const stream of f.streams) stream.resume();
+interface Sample {
+  cpuSeconds: number;
+  seconds: number;
+  packets: number;
+}
+
+/** Sends the streams through both setups at once for a window; each one's worker CPU and packets out. */
+async function window(ms: number): Promise<Record<Kind, Sample>> {
+  const kinds = Object.keys(forwardings) as Kind[];
+  for (const kind of kinds) for (const stream of forwardings[kind].streams) stream.resume();
   // A keyframe and a moment for consumers to start before the clock runs.
   await new Promise((r) => setTimeout(r, 1000));
-  const pid = f.plane.workerPid();
-  const cpu0 = cpuSeconds(pid);
-  const packets0 = f.sink.packets();
+  const start = new Map(kinds.map((kind) => [kind, { pid: forwardings[kind].plane.workerPid(), cpu: 0, packets: 0 }] as const));
+  for (const [kind, s] of start) Object.assign(s, { cpu: cpuSeconds(s.pid), packets: forwardings[kind].sink.packets() });
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, ms));
-  const result = { cpuSeconds: cpuSeconds(pid) - cpu0, seconds: (performance.now() - t0) / 1000, packets: f.sink.packets() - packets0 };
-  for (const stream of f.streams) stream.pause();
+  const seconds = (performance.now() - t0) / 1000;
+  const result = {} as Record<Kind, Sample>;
+  for (const [kind, s] of start) result[kind] = { cpuSeconds: cpuSeconds(s.pid) - s.cpu, seconds, packets: forwardings[kind].sink.packets() - s.packets };
+  for (const kind of kinds) for (const stream of forwardings[kind].streams) stream.pause();
   return result;
 }
 
+type Kind = "node" | "bare";
 const workerBin = resolveWorkerBinary();
-// Both set up at once, then traffic through one at a time in alternating windows
-// (node, bare, bare, node, …): this machine's CPU accounting drifts by tens of percent
-// over a minute, and alternating makes the drift fall on both alike.
-const forwardings = { node: await setUp(await nodePlane()), bare: await setUp(await barePlane(workerBin)) };
-progress(`${STREAMS} streams x ${CONSUMERS} consumers set up on both; measuring in alternating windows`);
-// Warm-up windows, not counted: the first traffic through each setup costs more.
-await window(forwardings.node, 2000);
-await window(forwardings.bare, 2000);
+// Both set up, then both fed at the same moment: this machine's CPU accounting drifts by
+// tens of percent over a minute, and measuring both side by side makes every drift fall
+// on both alike (one worker each on the two cores).
+const forwardings: Record<Kind, Forwarding> = { node: await setUp(await nodePlane()), bare: await setUp(await barePlane(workerBin)) };
+progress(`${STREAMS} streams x ${CONSUMERS} consumers set up on both; measuring side by side`);
+// A warm-up window, not counted: the first traffic through each setup costs more.
+await window(2000);
 const totals = { node: { cpuSeconds: 0, seconds: 0, packets: 0 }, bare: { cpuSeconds: 0, seconds: 0, packets: 0 } };
 for (let round = 0; round < ROUNDS; round++) {
-  for (const kind of round % 2 ? (["bare", "node"] as const) : (["node", "bare"] as const)) {
-    const w = await window(forwardings[kind], WINDOW_MS);
-    totals[kind].cpuSeconds += w.cpuSeconds;
-    totals[kind].seconds += w.seconds;
-    totals[kind].packets += w.packets;
-    progress(`${kind}: ${((w.cpuSeconds / w.seconds) * 100).toFixed(1)} % CPU`);
+  const w = await window(WINDOW_MS);
+  for (const kind of ["node", "bare"] as const) {
+    totals[kind].cpuSeconds += w[kind].cpuSeconds;
+    totals[kind].seconds += w[kind].seconds;
+    totals[kind].packets += w[kind].packets;
   }
+  const pct = (k: Kind) => ((w[k].cpuSeconds / w[k].seconds) * 100).toFixed(1);
+  progress(`window ${round + 1}/${ROUNDS}: node ${pct("node")} % CPU, bare ${pct("bare")} % CPU`);
 }
 for (const f of Object.values(forwardings)) {
   for (const stream of f.streams) stream.stop();
