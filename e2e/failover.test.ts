@@ -57,6 +57,15 @@ describe.skipIf(!prerequisites)("failover when a mediasoup worker dies mid-call"
 
   it("both pages decode video again within 5 s of the worker's death", async () => {
     const { alice, bob, stack } = people;
+    const consumed: Array<{ producerId: string; at: number }> = [];
+    for (const page of [alice.page, bob.page]) {
+      page.on("websocket", (ws) =>
+        ws.on("framesent", ({ payload }) => {
+          const frame = JSON.parse(String(payload)) as { method?: string; params?: { producerId?: string } };
+          if (frame.method === "consume" && frame.params?.producerId) consumed.push({ producerId: frame.params.producerId, at: Date.now() });
+        }),
+      );
+    }
     await createAndJoin(people);
     for (const page of [alice.page, bob.page]) await decodedMoreThan(page, 0, 30_000);
 
@@ -78,5 +87,10 @@ describe.skipIf(!prerequisites)("failover when a mediasoup worker dies mid-call"
       const now = await framesDecodedSince(page, before[i]!);
       await waitFor(() => framesDecodedSince(page, before[i]!), (n) => n > now, 10_000, "video keeps flowing");
     }
+    // Only the producers made on the new router were consumed: nothing that died with the old one.
+    const afterKill = consumed.filter((c) => c.at >= killedAt).map((c) => c.producerId);
+    const beforeKill = new Set(consumed.filter((c) => c.at < killedAt).map((c) => c.producerId));
+    expect(afterKill.length).toBeGreaterThanOrEqual(2);
+    expect(afterKill.filter((id) => beforeKill.has(id))).toEqual([]);
   });
 });

@@ -236,9 +236,9 @@ export const roomEvents = {
   /** Who is speaking now (the loudest, held for a moment), or nobody. */
   activeSpeaker: v.object({ peerId: v.nullable(Id) }),
   /**
-   * The room's media moved (its node failed or is draining): drop every transport,
-   * producer and consumer, load these capabilities, create transports again, re-produce
-   * and re-consume. The call goes on without a click.
+   * The room's media moved (its node failed or is draining): every transport, producer
+   * and consumer is gone. Load these capabilities, create transports again and produce
+   * again; the others' new producers follow as `newProducer`. No click needed.
    */
   mediaReset: v.object({ routerRtpCapabilities: RtpCapabilities, reason: v.string() }),
   /** To a participant whose microphone a host closed. */

@@ -699,24 +699,23 @@ export class CallSession {
   }
 
   /**
-   * The room's media moved to another node. Every consumer and producer died with the old
-   * node: rebuild the device and transports, consume everything we know of, and send our
+   * The room's media moved to another node. Every producer and consumer died with the old
+   * node: the others' streams go (their tiles keep the person) until they produce again
+   * and `newProducer` brings them back; we rebuild the device and transports and send our
    * own tracks again — the tracks themselves never stopped.
    */
   async #resetMedia(connection: RoomConnection, capabilities: RtpCapabilities): Promise<void> {
     this.#set("media", "recovering");
     batch(() => {
       for (const peer of Object.values(this.state.peers)) {
-        for (const producerId of Object.keys(peer.streams)) this.#set("peers", peer.id, "streams", producerId, { track: undefined, layer: undefined });
+        for (const producerId of Object.keys(peer.streams)) this.#dropStream(peer.id, producerId);
       }
     });
     for (let attempt = 0; this.#current === connection; attempt++) {
       try {
         await connection.resetMedia(capabilities);
         if (this.#current !== connection) return;
-        if (this.state.phase === "joined") {
-          await Promise.all([this.#consumeAll(connection.media), this.#publish(connection.media)]);
-        }
+        if (this.state.phase === "joined") await this.#publish(connection.media);
         this.#set("media", "connected");
         return;
       } catch (error) {
