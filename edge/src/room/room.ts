@@ -220,8 +220,10 @@ export class Room {
     if (this.store.room()?.routerId !== routerId) return;
     const last = this.#ctx.storage.kv.get<Speaker>(SPEAKER_KEY);
     if (last?.routerId === routerId && last.participantId === participantId) return;
-    this.#ctx.storage.kv.put(SPEAKER_KEY, { routerId, participantId } satisfies Speaker);
+    // Told before it is stored, so the output gate does not hold it: a speaker whose write
+    // were lost is replaced by the node's next report anyway.
     this.sockets.deliver("activeSpeaker", { peerId: participantId }, { to: "joined" });
+    this.#ctx.storage.kv.put(SPEAKER_KEY, { routerId, participantId } satisfies Speaker);
   }
 
   /** Tells someone who just entered (or came back to) the call who is speaking: the node reports changes only. */
