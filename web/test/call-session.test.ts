@@ -2,6 +2,7 @@ import { createEffect, createRoot } from "solid-js";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FakeHandler, testFakeParameters, type types } from "mediasoup-client";
 import { CallSession } from "../src/state/call.ts";
+import { MediaEngine } from "../src/lib/media-engine.ts";
 import { fakeDevices } from "./support/fake-devices.ts";
 import { FakeRoom, RoomError } from "./support/fake-room.ts";
 
@@ -44,14 +45,14 @@ afterEach(async () => {
   await room.close();
 });
 
-function session(devices = fakeDevices()) {
+function session(devices = fakeDevices(), statsIntervalMs = 0) {
   const media = fakeMedia();
   call = new CallSession("abcd-efgh-ijkl", {
     endpoint: room.endpoint,
     devices,
     media: { device: media.device },
     profile: false,
-    statsIntervalMs: 0,
+    statsIntervalMs,
     storage: memoryStorage(),
   });
   return { call, media, devices };
@@ -295,6 +296,41 @@ describe("CallSession", () => {
     call.setTileSize("bob", camera, 720, 1); // only the last size of a burst is asked for
     await expect.poll(() => room.calls("setPreferredLayers")).toHaveLength(2);
     expect(room.calls("setPreferredLayers")[1]).toMatchObject({ spatialLayer: 2 });
+  });
+
+  it("asks for smaller layers while most received video suffers, and for the tile's layer again once it recovers", async () => {
+    // Each consumer's stats: packets counted up every sample, with loss when the line is bad.
+    let lossy = false;
+    const counters = new Map<string, { received: number; lost: number }>();
+    const stats = vi.spyOn(MediaEngine.prototype, "receiveStats").mockImplementation(async (producerId: string) => {
+      const c = counters.get(producerId) ?? { received: 0, lost: 0 };
+      c.received += 1000;
+      c.lost += lossy ? 200 : 0;
+      counters.set(producerId, c);
+      return new Map([["in", { type: "inbound-rtp", kind: "video", ssrc: 1, packetsReceived: c.received, packetsLost: c.lost, jitter: 0.005 }]]) as unknown as RTCStatsReport;
+    });
+    try {
+      const bob = room.addPeer("bob", "Bob", [{ source: "camera" }]);
+      const carol = room.addPeer("carol", "Carol", [{ source: "camera" }]);
+      const s = session(fakeDevices(), 40);
+      s.call.prepare();
+      await expect.poll(() => s.call.state.ready).toBe(true);
+      await s.call.join("Alice");
+      const cameras = [["bob", bob.producers[0]!.id], ["carol", carol.producers[0]!.id]] as const;
+      for (const [peer, id] of cameras) await expect.poll(() => s.call.state.peers[peer]!.streams[id]?.track).toBeDefined();
+      for (const [peer, id] of cameras) s.call.setTileSize(peer, id, 720, 1);
+      const layers = () => new Map(room.calls("setPreferredLayers").map((c) => [c.consumerId, c.spatialLayer]));
+      await expect.poll(() => [...layers().values()]).toEqual([2, 2]);
+
+      lossy = true;
+      await expect.poll(() => [...layers().values()], { timeout: 3000 }).toEqual([0, 0]);
+      await expect.poll(() => cameras.map(([peer]) => s.call.state.peers[peer]!.quality)).toEqual(["poor", "poor"]);
+      lossy = false;
+      await expect.poll(() => [...layers().values()], { timeout: 3000 }).toEqual([2, 2]);
+      expect(room.calls("setPreferredLayers").map((c) => c.spatialLayer).slice(0, 4)).toEqual([2, 2, 0, 0]);
+    } finally {
+      stats.mockRestore();
+    }
   });
 
   it("waits in the lobby and enters when admitted", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { explainProblem, problemOf } from "../src/lib/devices.ts";
 import { bestGrid, initialsOf, layerForHeight } from "../src/lib/layout.ts";
-import { QualityMeter, qualityOf, sampleOf } from "../src/lib/network-quality.ts";
+import { DownlinkBudget, QualityMeter, qualityOf, sampleOf } from "../src/lib/network-quality.ts";
 import { forgetRoom, recentRooms, rememberRoom, whenText } from "../src/lib/recent-rooms.ts";
 import { shortcutFor, type Shortcut } from "../src/lib/shortcuts.ts";
 
@@ -32,6 +32,28 @@ describe("layerForHeight", () => {
     expect(layerForHeight(200, 2)).toBe(1);
     expect(layerForHeight(360)).toBe(1);
     expect(layerForHeight(700)).toBe(2);
+  });
+});
+
+describe("downlink budget", () => {
+  it("caps layers when most received streams suffer, and raises one layer at a time after healthy samples", () => {
+    const budget = new DownlinkBudget(3);
+    expect(budget.update([])).toBe(2);
+    expect(budget.update(["unknown", "good"])).toBe(2);
+    // One sender's bad line is theirs: not ours to fix.
+    expect(budget.update(["poor", "good", "good"])).toBe(2);
+    expect(budget.update(["fair", "fair", "good"])).toBe(1);
+    expect(budget.update(["poor", "poor", "good"])).toBe(0);
+    expect(budget.update(["good", "good", "good"])).toBe(0);
+    expect(budget.update(["good", "good", "good"])).toBe(0);
+    expect(budget.update(["good", "good", "good"])).toBe(1);
+    // A relapse restarts the count; a steady level keeps it.
+    expect(budget.update(["good", "good", "good"])).toBe(1);
+    expect(budget.update(["fair", "fair", "fair"])).toBe(1);
+    expect(budget.update(["good", "good", "good"])).toBe(1);
+    expect(budget.update(["good", "good", "good"])).toBe(1);
+    expect(budget.update(["good", "good", "good"])).toBe(2);
+    expect(budget.cap).toBe(2);
   });
 });
 

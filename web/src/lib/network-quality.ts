@@ -101,3 +101,40 @@ export class QualityMeter {
     return qualityOf(lossBetween(relative ? previous : undefined, sample), sample);
   }
 }
+
+export type Layer = 0 | 1 | 2;
+
+/**
+ * The highest simulcast layer our downlink carries well, judged from the streams we
+ * receive: when most of them suffer at once, the trouble is ours, not their senders', and
+ * asking for smaller layers is what helps. Lowered at once, raised one layer at a time
+ * after `raiseAfter` healthy samples in a row, so it does not swing.
+ */
+export class DownlinkBudget {
+  readonly #raiseAfter: number;
+  #cap: Layer = 2;
+  #healthy = 0;
+
+  constructor(raiseAfter = 3) {
+    this.#raiseAfter = raiseAfter;
+  }
+
+  get cap(): Layer {
+    return this.#cap;
+  }
+
+  update(qualities: readonly Quality[]): Layer {
+    const known = qualities.filter((q) => q !== "unknown");
+    if (known.length === 0) return this.#cap;
+    const share = (pred: (q: Quality) => boolean) => known.filter(pred).length / known.length;
+    const wanted: Layer = share((q) => q === "poor") >= 0.5 ? 0 : share((q) => q !== "good") >= 0.5 ? 1 : 2;
+    if (wanted < this.#cap) {
+      this.#cap = wanted;
+      this.#healthy = 0;
+    } else if (wanted > this.#cap && ++this.#healthy >= this.#raiseAfter) {
+      this.#cap = (this.#cap + 1) as Layer;
+      this.#healthy = 0;
+    } else if (wanted === this.#cap) this.#healthy = 0;
+    return this.#cap;
+  }
+}

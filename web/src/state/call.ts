@@ -18,7 +18,7 @@ import { getProfile, updateProfile } from "../lib/api.ts";
 import type { MediaDevicesLike } from "../lib/devices.ts";
 import { layerForHeight } from "../lib/layout.ts";
 import { StaleMediaError, type MediaEngine, type TransportState } from "../lib/media-engine.ts";
-import { QualityMeter, sampleOf, type Quality } from "../lib/network-quality.ts";
+import { DownlinkBudget, QualityMeter, sampleOf, type Layer, type Quality } from "../lib/network-quality.ts";
 import { rememberRoom } from "../lib/recent-rooms.ts";
 import { REMOVED, callErrorOf, closeError, type CallError } from "./call-errors.ts";
 import { ChatStore } from "./chat.ts";
@@ -129,6 +129,9 @@ export class CallSession {
   readonly #meters = new Map<string, QualityMeter>();
   readonly #uplink = new QualityMeter();
   readonly #layerTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Each camera tile's last size, to ask again when the downlink budget changes. */
+  readonly #tiles = new Map<string, { peerId: string; heightPx: number; pixelRatio: number }>();
+  readonly #downlink = new DownlinkBudget();
   #noticeId = 0;
   #knownWaiting = new Set<string>();
   #disposed = false;
@@ -326,11 +329,15 @@ export class CallSession {
     this.local.savePreferences();
   }
 
-  /** A tile showing a camera changed size: ask the SFU for the layer that fills it. */
+  /**
+   * A tile showing a camera changed size: ask the SFU for the layer that fills it, or a
+   * smaller one while our downlink struggles (the SFU's own estimate then trims further).
+   */
   setTileSize(peerId: string, producerId: string, heightPx: number, pixelRatio = globalThis.devicePixelRatio ?? 1): void {
     const stream = this.state.peers[peerId]?.streams[producerId];
     if (!stream || stream.source !== "camera") return;
-    const layer = layerForHeight(heightPx, pixelRatio);
+    this.#tiles.set(producerId, { peerId, heightPx, pixelRatio });
+    const layer = Math.min(layerForHeight(heightPx, pixelRatio), this.#downlink.cap) as Layer;
     clearTimeout(this.#layerTimers.get(producerId));
     if (stream.layer === layer) return;
     this.#layerTimers.set(
@@ -769,6 +776,7 @@ export class CallSession {
 
   #dropStream(peerId: string, producerId: string): void {
     clearTimeout(this.#layerTimers.get(producerId));
+    this.#tiles.delete(producerId);
     if (this.state.peers[peerId]?.streams[producerId]) this.#set("peers", peerId, "streams", produce((streams) => void delete streams[producerId]));
   }
 
@@ -805,6 +813,7 @@ export class CallSession {
     if (!media || this.state.phase !== "joined") return;
     const now = Date.now();
     const updates: Array<[string, Quality]> = [];
+    const cameraQualities: Quality[] = [];
     for (const peer of Object.values(this.state.peers)) {
       const streams = Object.values(peer.streams).filter((s) => s.track && !s.paused);
       // Video shows loss first; audio speaks for someone without a camera.
@@ -815,7 +824,9 @@ export class CallSession {
         const sample = sampleOf(await report, now);
         let meter = this.#meters.get(peer.id);
         if (!meter) this.#meters.set(peer.id, (meter = new QualityMeter()));
-        updates.push([peer.id, meter.update(sample)]);
+        const quality = meter.update(sample);
+        updates.push([peer.id, quality]);
+        if (stream?.source === "camera") cameraQualities.push(quality);
       } catch {
         // The consumer closed while sampling.
       }
@@ -827,6 +838,10 @@ export class CallSession {
       for (const [peerId, quality] of updates) if (this.state.peers[peerId]) this.#set("peers", peerId, "quality", quality);
       if (uplink) this.#set("quality", uplink);
     });
+    const cap = this.#downlink.cap;
+    if (this.#downlink.update(cameraQualities) !== cap) {
+      for (const [producerId, tile] of this.#tiles) this.setTileSize(tile.peerId, producerId, tile.heightPx, tile.pixelRatio);
+    }
   }
 
   // ── plumbing ─────────────────────────────────────────────────────────────────
@@ -880,6 +895,7 @@ export class CallSession {
     this.#statsTimer = undefined;
     for (const timer of this.#layerTimers.values()) clearTimeout(timer);
     this.#layerTimers.clear();
+    this.#tiles.clear();
     this.#meters.clear();
     this.#dropConnection();
     if (!stopLocal) return;
