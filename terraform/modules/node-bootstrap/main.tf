@@ -98,6 +98,7 @@ locals {
     local.sfu_static_announced ? "ANNOUNCED_ADDRESS=${var.sfu.announced_address}" : "",
     "RTC_PORT_BASE=${local.ports.sfu.webrtcPortBase}",
     "LOG_LEVEL=${var.sfu.log_level}",
+    "DRAIN_TIMEOUT_MS=${var.sfu.drain_timeout_s * 1000}",
     "",
   ]))
 
@@ -122,7 +123,7 @@ locals {
       },
       { path = "/etc/meridian/sfu.env", permissions = "0600", content = local.sfu_env },
       { path = "/etc/systemd/system/meridian-node-env.service", permissions = "0644", content = file("${path.module}/templates/meridian-node-env.service") },
-      { path = "/etc/systemd/system/meridian-sfu.service", permissions = "0644", content = file("${path.module}/templates/meridian-sfu.service") },
+      { path = "/etc/systemd/system/meridian-sfu.service", permissions = "0644", content = templatefile("${path.module}/templates/meridian-sfu.service.tftpl", { stop_timeout_s = var.sfu.drain_timeout_s + 30 }) },
     ])
     runcmd = concat(local.common_prelude, [
       "systemctl daemon-reload",

@@ -88,11 +88,17 @@ variable "sfu" {
     node_id           = optional(string)
     announced_address = optional(string)
     log_level         = optional(string, "info")
+    # After SIGTERM (stop, scale-in), how long rooms may finish before the edge moves them.
+    drain_timeout_s = optional(number, 600)
   })
   default = {}
   validation {
     condition     = can(regex("^[a-zA-Z0-9][a-zA-Z0-9._-]{0,40}$", var.sfu.node_id_prefix)) && contains(["debug", "info", "warn", "error"], var.sfu.log_level)
     error_message = "sfu.node_id_prefix: 1-41 of [a-zA-Z0-9._-]; sfu.log_level: debug, info, warn or error."
+  }
+  validation {
+    condition     = var.sfu.drain_timeout_s >= 0 && var.sfu.drain_timeout_s <= 86400 && floor(var.sfu.drain_timeout_s) == var.sfu.drain_timeout_s
+    error_message = "sfu.drain_timeout_s: whole seconds, 0 to 86400."
   }
 }
 

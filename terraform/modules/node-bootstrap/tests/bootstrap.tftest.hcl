@@ -32,6 +32,10 @@ run "sfu_user_data" {
     error_message = "the SFU unit must run sfu-nodes/src/main.ts with mediasoup's prebuilt worker fetched"
   }
   assert {
+    condition     = strcontains(output.sfu_user_data, "KillMode=mixed") && strcontains(output.sfu_user_data, "TimeoutStopSec=630") && strcontains(output.sfu_user_data, "DRAIN_TIMEOUT_MS=600000")
+    error_message = "SIGTERM must reach only the node (it drains; its workers stay), and systemd must wait past the drain timeout"
+  }
+  assert {
     condition     = strcontains(output.sfu_user_data, "if [ \"$workers\" -gt ${output.ports.sfu.maxWorkers} ]") && strcontains(output.sfu_user_data, "ANNOUNCED_ADDRESS=$(md public-ipv4)") && strcontains(output.sfu_user_data, "NODE_ID=sfu-$(md instance-id)")
     error_message = "workers must be capped at ports.json's maxWorkers; id and address must come from IMDSv2"
   }
