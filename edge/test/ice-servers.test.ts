@@ -1,8 +1,9 @@
 import { PROTOCOL_VERSION, type IceServer } from "@meridian/protocol";
 import { describe, expect, it } from "vitest";
 import { turnPassword } from "../../turn/src/credentials.ts";
+import { DEFAULT_TURN_TTL_S, MAX_TURN_TTL_S, turnTtlSeconds } from "../src/turn/ice-servers.ts";
 import { nodeLoad } from "./support/fixtures.ts";
-import { TestSocket, api, createRoom, nodeHeaders } from "./support/socket.ts";
+import { TestSocket, api, createRoom, guestToken, nodeHeaders, participant } from "./support/socket.ts";
 
 /** TURN nodes as the agent registers them (scripted here; the real agent is tested in turn/). */
 async function turnNode(nodeId: string, lat: number, lon: number, host: string): Promise<TestSocket> {
@@ -29,10 +30,12 @@ describe("ICE servers for room members", () => {
     await turnNode("turn-c", 1.3, 103.8, "198.51.100.3");
     const { roomId, token } = await createRoom();
     const socket = await TestSocket.room(roomId, token);
-    const hello = await socket.ok<{ participantId: string; iceServers: IceServer[] }>("hello", { protocol: PROTOCOL_VERSION });
-    const turn = hello.iceServers.filter((s) => s.username);
+    const hello = await socket.ok<{ participantId: string; iceServers?: IceServer[] }>("hello", { protocol: PROTOCOL_VERSION });
+    expect(hello.iceServers).toBeUndefined();
+    const joined = await socket.ok<{ iceServers: IceServer[] }>("join", {});
+    const turn = joined.iceServers.filter((s) => s.username);
     expect(turn).toHaveLength(2);
-    const stun = hello.iceServers.find((s) => !s.username)!;
+    const stun = joined.iceServers.find((s) => !s.username)!;
     expect(stun.urls).toEqual(expect.arrayContaining([expect.stringMatching(/^stun:198\.51\.100\.\d:3478$/)]));
     for (const server of turn) {
       expect(server.urls).toEqual(expect.arrayContaining([expect.stringMatching(/^turn:.*transport=udp$/), expect.stringMatching(/^turns:/)]));
@@ -60,8 +63,9 @@ describe("ICE servers for room members", () => {
     expect((await draining.request("register", {})).error?.code).toBe("invalid_params");
     const { roomId, token } = await createRoom();
     const socket = await TestSocket.room(roomId, token);
-    const hello = await socket.ok<{ iceServers: IceServer[] }>("hello", { protocol: PROTOCOL_VERSION });
-    const hosts = hello.iceServers.flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls])).join(" ");
+    await socket.ok("hello", { protocol: PROTOCOL_VERSION });
+    const joined = await socket.ok<{ iceServers: IceServer[] }>("join", {});
+    const hosts = joined.iceServers.flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls])).join(" ");
     expect(hosts).not.toContain("198.51.100.11");
     expect(hosts).not.toContain("198.51.100.12");
     void healthy;
@@ -79,5 +83,43 @@ describe("ICE servers for room members", () => {
     const { roomId: other, token } = await createRoom();
     const socket = await TestSocket.room(other, token);
     expect((await socket.request("iceServers", {})).error?.code).toBe("not_joined");
+  });
+
+  it("gives nothing to a pre-join page, a guest in the lobby or a guest of a locked room; an admitted guest gets them", async () => {
+    await turnNode("turn-members", 20, 20, "198.51.100.20");
+    const { roomId, token } = await createRoom({ lobby: true });
+    const host = await participant(roomId, token, { name: "Host" });
+    const guest = await TestSocket.room(roomId, await guestToken(roomId, "Guest"));
+    const hello = await guest.ok<{ participantId: string; iceServers?: IceServer[] }>("hello", { protocol: PROTOCOL_VERSION });
+    expect(hello.iceServers).toBeUndefined();
+    expect((await guest.request("iceServers", {})).error?.code).toBe("not_joined");
+    expect(await guest.ok("join", {})).toEqual({ status: "lobby" });
+    expect((await guest.request("iceServers", {})).error?.code).toBe("not_joined");
+
+    // Locked: refused at the door, with nothing to relay through.
+    await host.socket.ok("updateSettings", { locked: true });
+    const late = await TestSocket.room(roomId, await guestToken(roomId, "Late"));
+    await late.ok("hello", { protocol: PROTOCOL_VERSION });
+    const refused = await late.request("join", {});
+    expect(refused.error?.code).toBe("room_locked");
+    expect(refused.result).toBeUndefined();
+    expect((await late.request("iceServers", {})).error?.code).toBe("not_joined");
+
+    // Admitted: in the call, so TURN credentials for this participant.
+    await host.socket.ok("admit", { participantId: hello.participantId });
+    await guest.nextEvent("admitted");
+    const fresh = await guest.ok<{ iceServers: IceServer[] }>("iceServers", {});
+    const turn = fresh.iceServers.filter((s) => s.username);
+    expect(turn.length).toBeGreaterThan(0);
+    expect(turn[0]!.username!.split(":")[1]).toBe(hello.participantId);
+  });
+
+  it("keeps the credential lifetime between a minute and a day, ten minutes unless configured", () => {
+    expect(turnTtlSeconds({ TURN_CREDENTIAL_TTL_S: "" })).toBe(DEFAULT_TURN_TTL_S);
+    expect(DEFAULT_TURN_TTL_S).toBeLessThanOrEqual(600);
+    expect(turnTtlSeconds({ TURN_CREDENTIAL_TTL_S: "300" })).toBe(300);
+    expect(turnTtlSeconds({ TURN_CREDENTIAL_TTL_S: "5" })).toBe(60);
+    expect(turnTtlSeconds({ TURN_CREDENTIAL_TTL_S: "31536000" })).toBe(MAX_TURN_TTL_S);
+    expect(turnTtlSeconds({ TURN_CREDENTIAL_TTL_S: "soon" })).toBe(DEFAULT_TURN_TTL_S);
   });
 });

@@ -100,7 +100,15 @@ const Media = {
   /** Absent when no media server is available: the room still works for chat and presence. */
   routerRtpCapabilities: v.optional(RtpCapabilities),
   mediaError: v.optional(ErrorBody),
-  /** STUN/TURN servers near the participant, with short-lived TURN credentials (members only). */
+};
+
+/**
+ * STUN/TURN servers near the participant, with short-lived TURN credentials: only for
+ * someone in the call (the join answer, a resume of someone in it, `iceServers`), never
+ * for a pre-join page or the lobby. Transports made before take them on their next
+ * gathering (`updateIceServers`), which comes with the first produce or consume.
+ */
+const Ice = {
   iceServers: v.optional(v.array(IceServer)),
 };
 
@@ -109,6 +117,7 @@ const Joined = v.object({
   peers: v.array(PeerInfo),
   /** Seq of the last logged event the joiner is already up to date with. */
   lastSeq: v.number(),
+  ...Ice,
 });
 const InLobby = v.object({ status: v.literal("lobby") });
 
@@ -150,11 +159,12 @@ export const roomMethods = {
       /** Every event after `lastSeq` meant for this participant, in order: applied before live ones. */
       missed: v.array(EventFrame),
       ...Media,
+      ...Ice,
     }),
   ),
   /** Retries media placement after `hello` reported none available. */
   routerCapabilities: method(Empty, v.object({ routerRtpCapabilities: RtpCapabilities })),
-  /** Fresh TURN credentials (they are short-lived), e.g. before an ICE restart. */
+  /** Fresh TURN credentials (they are short-lived), e.g. before an ICE restart; in the call only. */
   iceServers: method(Empty, v.object({ iceServers: v.array(IceServer) })),
   join: method(v.object({ displayName: v.optional(DisplayName) }), v.variant("status", [Joined, InLobby])),
   leave: method(Empty, Empty),

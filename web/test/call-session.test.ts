@@ -70,7 +70,7 @@ async function joined(name = "Alice") {
 const sources = (calls: Array<Record<string, unknown>>) => calls.map((c) => c.source).sort();
 
 describe("CallSession", () => {
-  it("warms up before the click: hello, both transports, with the room's TURN servers", async () => {
+  it("warms up before the click: hello and both transports, without TURN servers until the join answer brings them", async () => {
     const { call, media } = session();
     call.prepare();
     await expect.poll(() => call.state.ready).toBe(true);
@@ -78,14 +78,41 @@ describe("CallSession", () => {
     expect(room.calls("createTransport").map((c) => c.direction).sort()).toEqual(["recv", "send"]);
     expect(room.calls("createTransport").find((c) => c.direction === "recv")?.rtpCapabilities).toBeDefined();
     expect(media.handlers.map((h) => h.direction).sort()).toEqual(["recv", "send"]);
-    for (const { iceServers } of media.handlers) {
-      expect(iceServers).toEqual([{ urls: "turn:127.0.0.1:3478?transport=udp", username: "1700000000:me", credential: "secret" }]);
-    }
+    // TURN credentials are for people in the call, not a pre-join page.
+    for (const { iceServers } of media.handlers) expect(iceServers ?? []).toEqual([]);
     await expect.poll(() => call.local.state.cameraTrack?.kind).toBe("video");
     expect(call.local.state.micTrack?.kind).toBe("audio");
     // Nothing is sent before joining: the others cannot see a pre-join page.
     expect(room.calls("produce")).toHaveLength(0);
     expect(room.calls("join")).toHaveLength(0);
+
+    const updates = media.handlers.map(({ handler }) => vi.spyOn(handler, "updateIceServers"));
+    await call.join("Alice");
+    for (const update of updates) {
+      expect(update).toHaveBeenCalledWith([{ urls: "turn:127.0.0.1:3478?transport=udp", username: "1700000000:me", credential: "secret" }]);
+    }
+    // Given before the first produce, so the send transport gathers relay candidates.
+    await expect.poll(() => room.calls("produce")).toHaveLength(2);
+    expect(room.calls("iceServers")).toHaveLength(0);
+  });
+
+  it("a guest admitted from the lobby asks for its TURN servers before consuming", async () => {
+    room.role = "guest";
+    room.lobby = true;
+    const bob = room.addPeer("bob", "Bob", [{ source: "camera" }]);
+    const { call, media } = session();
+    call.prepare();
+    await expect.poll(() => call.state.ready).toBe(true);
+    await call.join("Guest");
+    expect(call.state.phase).toBe("lobby");
+    expect(room.calls("iceServers")).toHaveLength(0);
+    const updates = media.handlers.map(({ handler }) => vi.spyOn(handler, "updateIceServers"));
+    room.emit("admitted", { peers: [bob], lastSeq: 0 });
+    await expect.poll(() => call.state.peers.bob?.streams[bob.producers[0]!.id]?.track).toBeDefined();
+    expect(room.calls("iceServers")).toHaveLength(1);
+    const consumeAt = room.requests.findIndex((r) => r.method === "consume");
+    expect(room.requests.findIndex((r) => r.method === "iceServers")).toBeLessThan(consumeAt);
+    for (const update of updates) expect(update).toHaveBeenCalledWith([{ urls: "turn:127.0.0.1:3478", username: "fresh", credential: "fresh" }]);
   });
 
   it("joins: shows who is there, consumes what they send first, then sends microphone and camera", async () => {

@@ -1,6 +1,7 @@
 import { encodeEvent, type Role } from "@meridian/protocol";
 import type { RequestGeo } from "../lib/geo.ts";
 import { closeQuietly, sendQuietly } from "../lib/sockets.ts";
+import type { TurnNode } from "../turn/ice-servers.ts";
 import type { Audience, ParticipantState } from "./room-store.ts";
 
 /** The verified token a socket was opened with. */
@@ -22,6 +23,8 @@ export interface Session {
   /** Mirrors the participant's state, so fan-out needs no SQL. */
   state?: ParticipantState;
   role?: Role;
+  /** The TURN nodes near this socket, found at hello; credentials for them come with the join. */
+  turn?: TurnNode[];
 }
 
 const isStaff = (role: Role | undefined) => role === "host" || role === "moderator";

@@ -99,6 +99,12 @@ export class MediaEngine {
     return this.#generation;
   }
 
+  /** Asks the room for fresh STUN/TURN servers (in the call only) and uses them from now on. */
+  async refreshIceServers(): Promise<void> {
+    const { iceServers } = await this.#signalling.request("iceServers", {});
+    this.setIceServers(iceServers);
+  }
+
   /** STUN/TURN servers for new transports, and for the current ones' next ICE gathering. */
   setIceServers(iceServers: IceServer[] | undefined): void {
     if (!iceServers) return;

@@ -4,6 +4,7 @@ import {
   isProtocolError,
   type Avatar,
   type EventData,
+  type IceServer,
   type LobbyEntry,
   type MediaKind,
   type MediaSource,
@@ -207,7 +208,7 @@ export class CallSession {
         this.#set("phase", "lobby");
         return;
       }
-      await this.#enter(connection, answer.peers, answer.lastSeq);
+      await this.#enter(connection, answer.peers, answer.lastSeq, answer.iceServers);
     } catch (error) {
       if (!connection || this.#current === connection) this.#fail(callErrorOf(error));
       return;
@@ -426,8 +427,12 @@ export class CallSession {
 
   // ── joining ──────────────────────────────────────────────────────────────────
 
-  /** In the call (joined or admitted from the lobby): show everyone, consume, then produce. */
-  async #enter(connection: RoomConnection, peers: PeerInfo[], lastSeq: number): Promise<void> {
+  /**
+   * In the call (joined or admitted from the lobby): show everyone, take the TURN servers
+   * a member gets (with the join answer, or asked for after an admission), consume, then
+   * produce.
+   */
+  async #enter(connection: RoomConnection, peers: PeerInfo[], lastSeq: number, iceServers?: IceServer[]): Promise<void> {
     connection.advanceTo(lastSeq);
     const announced = this.#announced ?? [];
     this.#announced = undefined;
@@ -442,6 +447,10 @@ export class CallSession {
     this.#startStats();
     if (!connection.hasMedia) return;
     const media = connection.media;
+    if (iceServers) media.setIceServers(iceServers);
+    // Without TURN the call may still connect directly: a failed refresh is no reason to stop.
+    else await media.refreshIceServers().catch(() => undefined);
+    if (this.#current !== connection) return;
     // Receive first: the browser's WebRTC signalling thread is shared, and a user sees
     // the room sooner if the consumers' negotiations do not queue behind our producers'.
     await this.#consumeAll(media);
@@ -568,7 +577,7 @@ export class CallSession {
           this.#set({ phase: "lobby", signal: "connected" });
           return;
         }
-        await this.#enter(connection, answer.peers, answer.lastSeq);
+        await this.#enter(connection, answer.peers, answer.lastSeq, answer.iceServers);
         return;
       } catch (error) {
         if (this.#disposed || (connection && this.#current !== connection)) return;

@@ -64,7 +64,6 @@ export class RoomConnection {
       const hello = await connection.signalling.request("hello", { protocol: PROTOCOL_VERSION });
       connection.participantId = hello.participantId;
       connection.resumeToken = hello.resumeToken;
-      connection.media.setIceServers(hello.iceServers);
       await connection.#prepareMedia(hello.routerRtpCapabilities, hello.mediaError);
       return { connection, hello };
     } catch (error) {

@@ -10,7 +10,7 @@ import {
 import { sha256Hex } from "../../auth/api-keys.ts";
 import { defaultAvatar, profileStub, type Profile } from "../../profiles/profile-do.ts";
 import { errorFields } from "../../lib/log.ts";
-import { iceServersFor } from "../../turn/ice-servers.ts";
+import { iceServersFor, iceServersFrom, nearestTurnNodes, type TurnNode } from "../../turn/ice-servers.ts";
 import type { Room } from "../room.ts";
 import { participantOf, type RequestContext } from "./context.ts";
 
@@ -42,14 +42,27 @@ async function mediaFor(room: Room, geo: RequestContext["session"]["geo"], parti
 export function membershipHandlers(room: Room, env: Env): Membership {
   const { store, sockets } = room;
 
-  /** ICE servers for a member; a registry hiccup costs TURN, not the join. */
-  const iceFor = async (geo: RequestContext["session"]["geo"], participantId: string) => {
+  /**
+   * ICE servers for someone in the call, from the TURN nodes found at hello when known (so
+   * the join click waits for no registry lookup); a registry hiccup costs TURN, not the join.
+   */
+  const iceFor = async (session: RequestContext["session"], participantId: string) => {
     try {
-      const iceServers = await iceServersFor(env, geo, participantId);
+      const iceServers = session.turn ? await iceServersFrom(env, session.turn, participantId) : await iceServersFor(env, session.geo, participantId);
       return iceServers.length ? { iceServers } : {};
     } catch (error) {
       room.log.warn("no ICE servers for a participant", errorFields(error));
       return {};
+    }
+  };
+
+  /** Where this socket's TURN servers will be: looked up while the page shows its preview. */
+  const turnNodesNear = async (geo: RequestContext["session"]["geo"]): Promise<TurnNode[] | undefined> => {
+    try {
+      return await nearestTurnNodes(env, geo);
+    } catch (error) {
+      room.log.warn("TURN nodes lookup failed", errorFields(error));
+      return undefined;
     }
   };
 
@@ -71,10 +84,10 @@ export function membershipHandlers(room: Room, env: Env): Membership {
       if (current.endedAt) throw new ProtocolError("room_closed", "this room has ended");
       const { claims } = session;
       const participantId = crypto.randomUUID();
-      const [media, profile, ice] = await Promise.all([
+      const [media, profile, turn] = await Promise.all([
         mediaFor(room, session.geo, participantId),
         profileOf(claims.sub),
-        iceFor(session.geo, participantId),
+        turnNodesNear(session.geo),
       ]);
       if (ws.readyState !== WebSocket.OPEN) throw new ProtocolError("closed", "socket closed during hello");
 
@@ -93,9 +106,10 @@ export function membershipHandlers(room: Room, env: Env): Membership {
         disconnectedAt: 0,
         resumeHash: await sha256Hex(resumeToken),
       });
-      sockets.save(ws, { ...session, participantId, state: "prejoin", role: claims.role });
+      sockets.save(ws, { ...session, participantId, state: "prejoin", role: claims.role, ...(turn ? { turn } : {}) });
       await room.arrived();
-      return { roomId: current.roomId, participantId, role: claims.role, displayName, avatar, settings: current.settings, resumeToken, ...media, ...ice };
+      // No ICE servers yet: TURN credentials are for people in the call, not a pre-join page.
+      return { roomId: current.roomId, participantId, role: claims.role, displayName, avatar, settings: current.settings, resumeToken, ...media };
     },
 
     resume: async ({ protocol, participantId, resumeToken, lastSeq }, { ws, session }) => {
@@ -112,7 +126,7 @@ export function membershipHandlers(room: Room, env: Env): Membership {
       if (!room.canReplayFrom(lastSeq)) throw refuse("too many events were missed");
       const [media, ice] = await Promise.all([
         participant.state === "prejoin" ? {} : mediaFor(room, session.geo),
-        iceFor(session.geo, participantId),
+        participant.state === "joined" ? iceFor(session, participantId) : {},
       ]);
       if (ws.readyState !== WebSocket.OPEN) throw new ProtocolError("closed", "socket closed during resume");
       // From here on everything is synchronous, so no event can slip between the replay and live delivery.
@@ -149,11 +163,15 @@ export function membershipHandlers(room: Room, env: Env): Membership {
     },
 
     iceServers: async (_params, { session }) => {
-      const participant = participantOf(room, session, "hello");
+      const participant = participantOf(room, session, "joined");
       return { iceServers: await iceServersFor(env, session.geo, participant.id) };
     },
 
     join: async ({ displayName }, { ws, session }) => {
+      participantOf(room, session, "hello");
+      // Minted first (it may be refused below: a wasted HMAC), so nothing awaits between
+      // the checks and entering the call.
+      const ice = await iceFor(session, session.participantId!);
       const participant = participantOf(room, session, "hello");
       if (participant.state !== "prejoin") throw new ProtocolError("already_joined", "already in the call or the lobby");
       const current = store.room()!;
@@ -174,7 +192,7 @@ export function membershipHandlers(room: Room, env: Env): Membership {
       const lastSeq = room.enterCall(participant, name);
       // A host or moderator arriving after guests began to wait learns about them now.
       if (staff && store.countIn("lobby") > 0) room.publish("lobbyChanged", { waiting: store.lobby() }, { to: "one", id: participant.id });
-      return { status: "joined" as const, peers: store.peers(participant.id), lastSeq };
+      return { status: "joined" as const, peers: store.peers(participant.id), lastSeq, ...ice };
     },
 
     leave: async (_params, context) => {
