@@ -40,6 +40,9 @@ describe.runIf(terraformAvailable())("ports: what nodes listen on is what the fi
     const env = writtenFile(out.sfu_user_data, "/etc/meridian/sfu.env");
     const base = Number(envValue(env, "RTC_PORT_BASE"));
     expect(envValue(env, "LISTEN_IP")).toBe("0.0.0.0");
+    // Opened to the VPC, so it must listen beyond loopback (the node's own default).
+    expect(envValue(env, "METRICS_IP")).toBe("0.0.0.0");
+    expect(Number(envValue(env, "METRICS_PORT"))).toBe(ports.sfu.metricsPort);
     // The boot script caps workers at ports.json's maxWorkers, so base..base+max-1 covers them all.
     const script = writtenFile(out.sfu_user_data, "/usr/local/sbin/meridian-node-env");
     expect(script).toContain(`if [ "$workers" -gt ${ports.sfu.maxWorkers} ]; then workers=${ports.sfu.maxWorkers}; fi`);

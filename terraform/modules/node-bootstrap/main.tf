@@ -97,6 +97,9 @@ locals {
     "LISTEN_IP=0.0.0.0",
     local.sfu_static_announced ? "ANNOUNCED_ADDRESS=${var.sfu.announced_address}" : "",
     "RTC_PORT_BASE=${local.ports.sfu.webrtcPortBase}",
+    # Prometheus scrapes from inside the network: the firewall opens this port to the VPC only.
+    "METRICS_IP=0.0.0.0",
+    "METRICS_PORT=${local.ports.sfu.metricsPort}",
     "LOG_LEVEL=${var.sfu.log_level}",
     "DRAIN_TIMEOUT_MS=${var.sfu.drain_timeout_s * 1000}",
     "",
