@@ -360,6 +360,26 @@ describe("CallSession", () => {
     }
   });
 
+  it("a mute pressed while the microphone's producer is still being made is not lost", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const produce = room.handlers.produce!;
+    room.handlers.produce = async (params, socket) => {
+      if ((params as { source: string }).source === "mic") await gate;
+      return produce(params, socket);
+    };
+    const { call } = session();
+    call.prepare();
+    await expect.poll(() => call.state.ready).toBe(true);
+    const joining = call.join("Alice");
+    await expect.poll(() => room.calls("produce").map((c) => c.source)).toContain("mic");
+    await call.toggleMic();
+    expect(call.local.state.micOn).toBe(false);
+    release();
+    await joining;
+    await expect.poll(() => room.calls("setProducerPaused")).toEqual([{ producerId: expect.any(String), paused: true }]);
+  });
+
   it("waits in the lobby and enters when admitted", async () => {
     room.role = "guest";
     room.lobby = true;

@@ -70,7 +70,7 @@ export function ControlBar(props: { panel: Panel | undefined; onPanel: (panel: P
         <ControlButton icon={local.micOn ? "mic" : "micOff"} label="Microphone" pressed={local.micOn} off={!local.micOn} shortcut="m" testid="toggle-mic" onClick={() => void call.toggleMic()} />
         <ControlButton icon={local.cameraOn ? "camera" : "cameraOff"} label="Camera" pressed={local.cameraOn} off={!local.cameraOn} shortcut="v" testid="toggle-camera" onClick={() => void call.toggleCamera()} />
         <Show when={canShare}>
-          <ControlButton icon="screen" label="Share screen" pressed={call.state.screenTrack !== undefined} shortcut="s" testid="toggle-screen" class="wide-only" onClick={() => void call.toggleScreen()} />
+          <ControlButton icon="screen" label="Share screen" pressed={call.state.screenTrack !== undefined} shortcut="s" testid="toggle-screen" onClick={() => void call.toggleScreen()} />
         </Show>
       </div>
       <div class="control-group">

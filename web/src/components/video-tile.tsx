@@ -48,8 +48,11 @@ export function VideoTile(props: VideoTileProps) {
     onCleanup(() => observer.disconnect());
   });
 
+  /** Ours says so; a pre-join page before a name is typed is just "You". */
+  const caption = () => (props.self ? (props.name ? `${props.name} (you)` : "You") : props.name);
+
   const label = () => {
-    const parts = [props.self ? `${props.name} (you)` : props.name];
+    const parts = [caption()];
     if (props.source === "screen") parts.push("screen");
     else {
       if (props.micOff) parts.push("microphone off");
@@ -79,7 +82,7 @@ export function VideoTile(props: VideoTileProps) {
       <video ref={video} autoplay playsinline muted classList={{ mirrored: props.mirrored === true, hidden: !props.track }} />
       <Show when={!props.track}>
         <div class="avatar" aria-hidden="true">
-          <span style={{ "background-color": props.avatarColor ?? "#2a2f36" }}>{initialsOf(props.name)}</span>
+          <span style={{ "background-color": props.avatarColor ?? "#2a2f36" }}>{initialsOf(props.name || "You")}</span>
         </div>
       </Show>
       <div class="tile-status" aria-hidden="true">
@@ -99,7 +102,7 @@ export function VideoTile(props: VideoTileProps) {
         <div class="tile-note">Reconnecting…</div>
       </Show>
       {props.children}
-      <figcaption>{props.self ? `${props.name} (you)` : props.name}</figcaption>
+      <figcaption>{caption()}</figcaption>
     </figure>
   );
 }

@@ -66,6 +66,7 @@ export class MediaEngine {
   #send: types.Transport | undefined;
   #recv: types.Transport | undefined;
   #iceServers: IceServer[] = [];
+  readonly #pausedInRoom = new Map<string, boolean>();
   #generation = 0;
   #ready: Promise<void>;
   #markReady!: () => void;
@@ -159,6 +160,7 @@ export class MediaEngine {
           : { codecOptions: { opusDtx: true, opusFec: true } }),
     });
     if (paused) producer.pause();
+    this.#pausedInRoom.set(producer.id, paused);
     if (generation !== this.#generation) {
       producer.close();
       throw new StaleMediaError();
@@ -173,7 +175,17 @@ export class MediaEngine {
     if (!producer) return;
     if (paused) producer.pause();
     else producer.resume();
+    this.#pausedInRoom.set(producer.id, paused);
     await this.#signalling.request("setProducerPaused", { producerId: producer.id, paused });
+  }
+
+  /**
+   * Whether the room shows this source paused. Not `producer.paused`: mediasoup-client
+   * also calls a producer paused whose track was disabled when it was made.
+   */
+  pausedInRoom(source: MediaSource): boolean | undefined {
+    const producer = this.#producers.get(source);
+    return producer && !producer.closed ? (this.#pausedInRoom.get(producer.id) ?? false) : undefined;
   }
 
   /** Swaps the track a producer sends (another camera or microphone); no renegotiation. */

@@ -43,7 +43,7 @@ export function PreJoin(props: { participants: number | undefined; lobby: boolea
   return (
     <main class="prejoin" data-page="prejoin">
       <section class="prejoin-preview" aria-label="Your camera and microphone">
-        <VideoTile name={name().trim() || "You"} track={local.cameraTrack} self mirrored micOff={!local.micOn} avatarColor={call.state.avatar?.color}>
+        <VideoTile name={name().trim()} track={local.cameraTrack} self mirrored micOff={!local.micOn} avatarColor={call.state.avatar?.color}>
           <div class="preview-toggles">
             <button
               type="button"

@@ -471,6 +471,13 @@ export class CallSession {
         screen && screen.readyState === "live" && !media.producer("screen") ? media.produce(screen, "screen") : undefined,
       ]),
     );
+    // A mute or camera-off clicked while its producer was being made found nothing to
+    // pause: the producer follows what the user chose by now.
+    await this.#tolerate(async () => {
+      const { micOn, cameraOn } = this.local.state;
+      if (media.pausedInRoom("mic") === micOn) await media.setPaused("mic", !micOn);
+      if (!cameraOn && media.pausedInRoom("camera") === false) await media.setPaused("camera", true);
+    });
   }
 
   /** The current connection, or a new one: token, socket, hello, device, transports. */
