@@ -99,12 +99,13 @@ describe.skipIf(!prerequisites)("node selection and lifecycle across a fleet", (
       await watcher.request("consume", { transportId: recv.id, producerId });
       watchers.push(watcher);
     }
-    // The next load report says fra is full; a new Paris room goes elsewhere.
+    // The next load report says fra is full; a new Paris room goes to the next nearest
+    // (named: a failed placement returns its error code, which is not "fra" either).
     await expect.poll(async () => {
       const placed = await placedFrom(PARIS);
       placed.client.close();
       return placed.node;
-    }, { timeout: 15_000, interval: 500 }).not.toBe("fra");
+    }, { timeout: 15_000, interval: 500 }).toBe("iad");
     // Everyone leaves (a dropped socket would keep its place, and its consumers, for the resume window).
     for (const watcher of watchers) await watcher.request("leave", {});
     await host.client.request("leave", {});
@@ -120,12 +121,13 @@ describe.skipIf(!prerequisites)("node selection and lifecycle across a fleet", (
     const sin = stack.nodes.get("sin")!;
     process.kill(sin.pid!, "SIGSTOP");
     try {
-      // Three missed 2 s reports, then the registry's alarm: Sydney goes to the next nearest.
+      // Three missed 2 s reports, then the registry's alarm: Sydney goes to the next nearest,
+      // Virginia or Frankfurt (about as far), and not to an error code while sin is only late.
       await expect.poll(async () => {
         const placed = await placedFrom(SYDNEY);
         placed.client.close();
         return placed.node;
-      }, { timeout: 20_000, interval: 1000 }).not.toBe("sin");
+      }, { timeout: 20_000, interval: 1000 }).toBeOneOf(["iad", "fra"]);
     } finally {
       process.kill(sin.pid!, "SIGCONT");
     }
@@ -144,12 +146,12 @@ describe.skipIf(!prerequisites)("node selection and lifecycle across a fleet", (
     const draining = waitForLogLine(fra, (e) => e.msg === "draining", 10_000, "fra");
     fra.kill("SIGTERM");
     await draining;
-    // New rooms from Paris go elsewhere…
+    // New rooms from Paris go to the next nearest node (named: an error code is not "fra" either)…
     await expect.poll(async () => {
       const placed = await placedFrom(PARIS);
       placed.client.close();
       return placed.node;
-    }, { timeout: 10_000, interval: 300 }).not.toBe("fra");
+    }, { timeout: 10_000, interval: 300 }).toBe("iad");
     // …while the existing room keeps working on fra.
     const again = await host.client.request("createTransport", { direction: "send" });
     expect(again.iceCandidates[0]!.port).toBe(42400);
@@ -192,7 +194,8 @@ describe.skipIf(!prerequisites)("node selection and lifecycle across a fleet", (
     const sin = stack.nodes.get("sin")!;
     await stopChild(sin, 5000, "SIGKILL");
     const placed = await placedFrom(SYDNEY);
-    expect(placed.node).not.toBe("sin");
+    // Placed on a live node, not failed: fra has drained and exited unless this case runs alone.
+    expect(placed.node).toBeOneOf(["iad", "fra"]);
     placed.client.close();
   });
 });

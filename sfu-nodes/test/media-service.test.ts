@@ -1,8 +1,11 @@
+import type { types } from "mediasoup";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isProtocolError, type RtpCapabilities } from "@meridian/protocol";
 import { createLogger } from "../src/log.ts";
 import { MediaService } from "../src/media/media-service.ts";
 import { WorkerPool } from "../src/media/worker-pool.ts";
+import { watchConsumers } from "./support/observe.ts";
+import { opusWithLevel, startOpusStream, type AudioLevel, type OpusStream } from "./support/opus-stream.ts";
 import { DTLS_CLIENT, OPUS_SEND, VP8_SIMULCAST_SEND } from "./support/rtp.ts";
 import { requireWorkerBinary } from "./support/worker.ts";
 
@@ -20,6 +23,7 @@ async function expectCode(promise: Promise<unknown>, code: string) {
 describe.skipIf(!workerBin)("MediaService on real mediasoup workers", () => {
   let pool: WorkerPool;
   let media: MediaService;
+  let consumers: Map<string, types.Consumer>;
   const log = createLogger("test", "silent");
 
   beforeAll(async () => {
@@ -28,6 +32,7 @@ describe.skipIf(!workerBin)("MediaService on real mediasoup workers", () => {
       log,
     );
     await pool.start();
+    consumers = watchConsumers(pool);
     media = new MediaService(pool, { consumersPerWorker: 500 }, log);
   });
 
@@ -47,6 +52,31 @@ describe.skipIf(!workerBin)("MediaService on real mediasoup workers", () => {
       rtpCapabilities,
     });
     return { routerId, rtpCapabilities, send, recv };
+  }
+
+  /** A participant's microphone fed as RTP into a plain transport, as a recorder or SIP gateway would. */
+  async function plainAudio(routerId: string, participantId: string, ssrc: number, levelAt: (n: number) => AudioLevel): Promise<OpusStream> {
+    const transport = await media.createPlainTransport({ routerId, participantId, direction: "send" });
+    await media.produce({ transportId: transport.id, kind: "audio", source: "mic", rtpParameters: opusWithLevel(ssrc), participantId });
+    // 10 s of packets at most: longer than any wait below.
+    return startOpusStream({ ip: transport.ip, port: transport.port }, { ssrc, levelAt, maxPackets: 500 });
+  }
+
+  /** Resolves on the room's activeSpeaker event naming `participantId`; fails after `timeoutMs`. */
+  function waitForSpeaker(routerId: string, participantId: string, timeoutMs = 8000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        media.off("activeSpeaker", listener);
+        reject(new Error(`no activeSpeaker ${participantId} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const listener = (info: { routerId: string; participantId: string | null }) => {
+        if (info.routerId !== routerId || info.participantId !== participantId) return;
+        clearTimeout(timer);
+        media.off("activeSpeaker", listener);
+        resolve();
+      };
+      media.on("activeSpeaker", listener);
+    });
   }
 
   it("gives a room one router, even when asked concurrently, on the least-loaded worker", async () => {
@@ -171,15 +201,59 @@ describe.skipIf(!workerBin)("MediaService on real mediasoup workers", () => {
     expect(sendStats.stats.map((s) => s.type)).not.toContain("outbound-rtp");
   });
 
-  it("honours a subscriber's preferred simulcast layer and restarts ICE", async () => {
+  it("consumes a three-layer simulcast camera paused, and honours a subscriber's preferred layers", async () => {
     const { send, recv } = await room("r-layers");
     const { producerId } = await media.produce({ transportId: send.id, kind: "video", source: "camera", rtpParameters: VP8_SIMULCAST_SEND, participantId: "alice" });
-    const { consumerId } = await media.consume({ transportId: recv.id, producerId });
-    await media.setPreferredLayers({ consumerId, spatialLayer: 0, temporalLayer: 1 });
+    const { consumerId, rtpParameters } = await media.consume({ transportId: recv.id, producerId });
+    const consumer = consumers.get(consumerId);
+    expect(consumer, "the worker created the consumer").toBeDefined();
+    // Simulcast, not simple: otherwise setPreferredLayers is a silent no-op.
+    expect(consumer!.type).toBe("simulcast");
+    expect(rtpParameters.encodings?.[0]).toMatchObject({ scalabilityMode: "L3T3" });
+    expect(consumer!.paused).toBe(true);
+    // mediasoup starts a subscriber on the best layers; ask for something else.
+    expect(consumer!.preferredLayers).toEqual({ spatialLayer: 2, temporalLayer: 2 });
+    await media.setPreferredLayers({ consumerId, spatialLayer: 1, temporalLayer: 1 });
+    expect(consumer!.preferredLayers).toEqual({ spatialLayer: 1, temporalLayer: 1 });
+    // Without a temporal layer, the subscriber gets that spatial layer's best.
+    await media.setPreferredLayers({ consumerId, spatialLayer: 0 });
+    expect(consumer!.preferredLayers).toEqual({ spatialLayer: 0, temporalLayer: 2 });
+    await media.resumeConsumer({ consumerId });
+    expect(consumer!.paused).toBe(false);
     await expectCode(media.setPreferredLayers({ consumerId: "nope", spatialLayer: 0 }), "not_found");
+  });
+
+  it("restarts ICE with new credentials", async () => {
+    const { recv } = await room("r-ice");
     const { iceParameters } = await media.restartIce({ transportId: recv.id });
     expect(iceParameters.usernameFragment).not.toBe(recv.iceParameters.usernameFragment);
   });
+
+  it("names the loudest participant from the audio levels in their RTP", async () => {
+    const { routerId } = await media.createRouter({ roomId: "r-speaker" });
+    const speakers: Array<string | null> = [];
+    const onSpeaker = (info: { routerId: string; participantId: string | null }) => {
+      if (info.routerId === routerId) speakers.push(info.participantId);
+    };
+    media.on("activeSpeaker", onSpeaker);
+    const streams: OpusStream[] = [];
+    try {
+      // Bob is first and alone: the observer names him whatever he sends (here, silence).
+      const bob = await plainAudio(routerId, "bob", 33330001, () => ({ dBov: 127, voice: false }));
+      streams.push(bob);
+      await waitForSpeaker(routerId, "bob");
+      // Alice talks: loud with voice activity, over a room-noise floor the detector measures
+      // activity against (a constant level would read as noise).
+      const alice = await plainAudio(routerId, "alice", 33330002, (n) => (n % 10 === 0 ? { dBov: 100, voice: false } : { dBov: 10, voice: true }));
+      streams.push(alice);
+      await waitForSpeaker(routerId, "alice");
+      expect(alice.sent()).toBeGreaterThan(0);
+      expect(speakers).toEqual(["bob", "alice"]);
+    } finally {
+      media.off("activeSpeaker", onSpeaker);
+      for (const s of streams) s.stop();
+    }
+  }, 20_000);
 
   it("carries its rooms for re-announcing, and reports the routers of a dead worker as lost", async () => {
     const { routerId } = await media.createRouter({ roomId: "r-doomed" });

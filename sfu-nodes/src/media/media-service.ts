@@ -209,9 +209,13 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
       }),
     );
     this.#producers.set(producer.id, producer);
-    producer.observer.on("close", () => this.#producers.delete(producer.id));
+    const room = this.#routers.get(transport.appData.routerId);
+    if (room) room.worker.producers++;
+    producer.observer.on("close", () => {
+      this.#producers.delete(producer.id);
+      if (room) room.worker.producers--;
+    });
     if (producer.kind === "audio") {
-      const room = this.#routers.get(transport.appData.routerId);
       await room?.speakers.addProducer({ producerId: producer.id }).catch((error: Error) =>
         this.#log.warn("active speaker observer refused a producer", { error: error.message }),
       );
@@ -246,7 +250,11 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
       transport.consume({ producerId: p.producerId, rtpCapabilities, paused: true, appData: { transportId: transport.id } }),
     );
     this.#consumers.set(consumer.id, consumer);
-    consumer.observer.on("close", () => this.#consumers.delete(consumer.id));
+    room.worker.consumers++;
+    consumer.observer.on("close", () => {
+      this.#consumers.delete(consumer.id);
+      room.worker.consumers--;
+    });
     return { consumerId: consumer.id, kind: consumer.kind, rtpParameters: consumer.rtpParameters as R<"consume">["rtpParameters"] };
   }
 
@@ -288,9 +296,10 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
   /** Recomputes CPU, bitrate and utilization; call on the report timer. */
   async sampleLoad(elapsedSeconds: number): Promise<void> {
     this.#cpu = await this.#pool.sampleCpu(elapsedSeconds);
-    const meanCpu = this.#cpu.length ? this.#cpu.reduce((a, b) => a + b, 0) / this.#cpu.length : 0;
-    const capacity = Math.max(1, this.#pool.workers.length * this.#consumersPerWorker);
-    this.#utilization = Math.min(1, Math.max(meanCpu, this.#consumers.size / capacity));
+    // The busiest worker, not the average: a room cannot spill onto an idle worker, so one
+    // pegged (or full) worker degrades its rooms however quiet the others are.
+    const perWorker = this.#pool.workers.map((w, i) => Math.max(this.#cpu[i] ?? 0, w.consumers / Math.max(1, this.#consumersPerWorker)));
+    this.#utilization = Math.min(1, Math.max(0, ...perWorker));
     let bitrateIn = 0;
     let bitrateOut = 0;
     for (const transport of this.#transports.values()) {
@@ -323,15 +332,30 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
 
   async #spawnRouter(roomId: string): Promise<RoomRouter> {
     const worker = await this.#pool.leastLoaded();
-    const router = await media(() => worker.worker.createRouter({ mediaCodecs: ROUTER_MEDIA_CODECS, appData: { roomId } }));
-    const speakers = await media(() => router.createActiveSpeakerObserver({ interval: ACTIVE_SPEAKER_INTERVAL_MS }));
+    // Counted before the worker answers, so rooms created together spread out rather than
+    // all seeing the same idle worker.
+    worker.routers++;
+    let router: types.Router;
+    let speakers: types.ActiveSpeakerObserver;
+    try {
+      router = await media(() => worker.worker.createRouter({ mediaCodecs: ROUTER_MEDIA_CODECS, appData: { roomId } }));
+    } catch (error) {
+      worker.routers--;
+      throw error;
+    }
+    try {
+      speakers = await media(() => router.createActiveSpeakerObserver({ interval: ACTIVE_SPEAKER_INTERVAL_MS }));
+    } catch (error) {
+      worker.routers--;
+      router.close();
+      throw error;
+    }
     speakers.on("dominantspeaker", ({ producer }) => {
       const participantId = (producer.appData as { participantId?: string }).participantId ?? null;
       this.#log.debug("dominant speaker", { roomId, participantId });
       this.emit("activeSpeaker", { roomId, routerId: router.id, participantId });
     });
     const entry: RoomRouter = { roomId, router, worker, speakers };
-    worker.routers++;
     this.#routers.set(router.id, entry);
     router.on("workerclose", () => this.#noteLost({ roomId, routerId: router.id }));
     router.observer.on("close", () => {

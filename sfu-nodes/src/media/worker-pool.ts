@@ -16,10 +16,36 @@ export interface PooledWorker {
   readonly index: number;
   readonly worker: types.Worker;
   readonly webRtcServer: types.WebRtcServer;
-  /** Routers placed on this worker; the placement key. */
+  /** Routers placed on this worker: placement's last tie-break, which spreads empty rooms. */
   routers: number;
+  /**
+   * Producers and consumers on this worker's routers: what it forwards, so placement's
+   * main key (a 100-person room is not one router's worth like a 2-person one).
+   */
+  producers: number;
+  consumers: number;
+  /** CPU share (0..1) at the last sample; undefined until sampled. */
+  cpu: number | undefined;
   /** CPU seconds at the previous sample, for utilization. */
   lastCpuSeconds: number;
+}
+
+/** CPU shares this close are sampling jitter, no reason to prefer one worker over another. */
+const CPU_NOISE = 0.05;
+
+/**
+ * Whether `a` should take a new router rather than `b`: fewer producers + consumers;
+ * on a tie, clearly less sampled CPU (the same count of audio and of HD video differ);
+ * then fewer routers.
+ */
+export function lighter(
+  a: Pick<PooledWorker, "routers" | "producers" | "consumers" | "cpu">,
+  b: Pick<PooledWorker, "routers" | "producers" | "consumers" | "cpu">,
+): boolean {
+  const media = a.producers + a.consumers - (b.producers + b.consumers);
+  if (media !== 0) return media < 0;
+  if (a.cpu !== undefined && b.cpu !== undefined && Math.abs(a.cpu - b.cpu) > CPU_NOISE) return a.cpu < b.cpu;
+  return a.routers < b.routers;
 }
 
 /**
@@ -78,14 +104,15 @@ export class WorkerPool {
   }
 
   /**
-   * The live worker with the fewest routers (ties: lowest index). When every worker is
-   * dead, waits (bounded) for a replacement: a room moving off a dead worker lands on it.
+   * The live worker to place a new router on (see `lighter`; ties: lowest index). When
+   * every worker is dead, waits (bounded) for a replacement: a room moving off a dead
+   * worker lands on it.
    */
   async leastLoaded(waitMs = 5000): Promise<PooledWorker> {
     const deadline = Date.now() + waitMs;
     for (;;) {
       const alive = this.#workers.filter((w) => !w.worker.closed);
-      if (alive.length > 0) return alive.reduce((best, w) => (w.routers < best.routers ? w : best));
+      if (alive.length > 0) return alive.reduce((best, w) => (lighter(w, best) ? w : best));
       if (this.#closing || Date.now() > deadline) throw new Error("no mediasoup worker is running");
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -101,7 +128,9 @@ export class WorkerPool {
       }
       const usage = await w.worker.getResourceUsage();
       const seconds = (usage.ru_utime + usage.ru_stime) / 1000;
-      shares.push(Math.min(1, Math.max(0, (seconds - w.lastCpuSeconds) / elapsedSeconds)));
+      const share = Math.min(1, Math.max(0, (seconds - w.lastCpuSeconds) / elapsedSeconds));
+      shares.push(share);
+      w.cpu = share;
       w.lastCpuSeconds = seconds;
     }
     return shares;
@@ -136,7 +165,7 @@ export class WorkerPool {
       worker.close();
       throw new Error(`cannot listen on ${o.listenIp}:${port} (UDP+TCP) for worker ${index}: ${(error as Error).message}`);
     }
-    const pooled: PooledWorker = { index, worker, webRtcServer, routers: 0, lastCpuSeconds: 0 };
+    const pooled: PooledWorker = { index, worker, webRtcServer, routers: 0, producers: 0, consumers: 0, cpu: undefined, lastCpuSeconds: 0 };
     worker.on("died", (error) => {
       this.#log.error("mediasoup worker died", { worker: index, pid: worker.pid, error: error.message });
       void this.#replace(index).then(() => this.#onDied?.(pooled, error));

@@ -18,7 +18,7 @@ export const OPUS_SEND: RtpParameters = {
   rtcp: { cname: "meridian-test", reducedSize: true },
 };
 
-/** VP8 camera with three simulcast layers. */
+/** VP8 camera with three simulcast layers of three temporal layers each, as Chrome sends it. */
 export const VP8_SIMULCAST_SEND: RtpParameters = {
   mid: "1",
   codecs: [
@@ -27,9 +27,9 @@ export const VP8_SIMULCAST_SEND: RtpParameters = {
   ],
   headerExtensions: [{ uri: "urn:ietf:params:rtp-hdrext:sdes:mid", id: 4, encrypt: false, parameters: {} }],
   encodings: [
-    { ssrc: 22222221, rtx: { ssrc: 22222231 }, scaleResolutionDownBy: 4, maxBitrate: 150000 },
-    { ssrc: 22222222, rtx: { ssrc: 22222232 }, scaleResolutionDownBy: 2, maxBitrate: 500000 },
-    { ssrc: 22222223, rtx: { ssrc: 22222233 }, scaleResolutionDownBy: 1, maxBitrate: 1200000 },
+    { ssrc: 22222221, rtx: { ssrc: 22222231 }, scaleResolutionDownBy: 4, maxBitrate: 150000, scalabilityMode: "L1T3" },
+    { ssrc: 22222222, rtx: { ssrc: 22222232 }, scaleResolutionDownBy: 2, maxBitrate: 500000, scalabilityMode: "L1T3" },
+    { ssrc: 22222223, rtx: { ssrc: 22222233 }, scaleResolutionDownBy: 1, maxBitrate: 1200000, scalabilityMode: "L1T3" },
   ],
   rtcp: { cname: "meridian-test", reducedSize: true },
 };
