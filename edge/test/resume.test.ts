@@ -1,8 +1,9 @@
 import { env } from "cloudflare:workers";
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { PROTOCOL_VERSION, type EventFrame } from "@meridian/protocol";
 import { describe, expect, it } from "vitest";
 import type { RoomDO } from "../src/room/room-do.ts";
+import { roomConfig } from "../src/room/room-config.ts";
 import { TestSocket, createRoom, guestToken, participant, resume, seenSeq } from "./support/socket.ts";
 
 const stub = (roomId: string) => env.ROOMS.get(env.ROOMS.idFromName(roomId));
@@ -93,5 +94,48 @@ describe("resume", () => {
     await late.ok("hello", { protocol: PROTOCOL_VERSION });
     expect(await late.ok("join", {})).toMatchObject({ status: "joined" });
     expect((await host.socket.nextEvent("peerJoined")).data).toMatchObject({ peer: { displayName: "Slow" } });
+  });
+
+  it("refuses a resume that would replay more than the log keeps; the client joins again and pages its chat", async () => {
+    const { roomId, token } = await createRoom();
+    const host = await participant(roomId, token, { name: "Host" });
+    const guestJwt = await guestToken(roomId, "Away");
+    const guest = await participant(roomId, guestJwt);
+    await host.socket.nextEvent("peerJoined");
+    const lastSeq = seenSeq(guest.socket, guest.lastSeq);
+    guest.socket.close(1001, "network gone");
+    await host.socket.nextEvent("presence");
+
+    // More chat than the limit while the guest is away: too many to send under the rate
+    // limit, so written as the chat handler stores it, under seqs the room has not handed out.
+    const { eventLogKeep } = roomConfig(env as unknown as Record<string, string>);
+    await runInDurableObject(stub(roomId), async (_instance: RoomDO, state) => {
+      state.storage.sql.exec(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+         INSERT INTO events (seq, event, data, audience, at, identity, client_id)
+         SELECT (SELECT MAX(reserved_through) FROM seq_block) + i, 'chat',
+                json_object('from', ?, 'name', 'Host', 'text', 'filler ' || i, 'sentAt', ?, 'clientId', 'filler-' || i),
+                '{"to":"joined"}', ?, 'filler', 'filler-' || i
+         FROM n`,
+        eventLogKeep, host.participantId, Date.now(), Date.now(),
+      );
+    });
+    // A fresh instance hands out seqs after the inserted ones, as it would after real chat.
+    await evictDurableObject(stub(roomId));
+    const latest = await host.socket.ok<{ seq: number }>("sendChat", { clientId: "latest", text: "latest" });
+
+    const back = await TestSocket.room(roomId, guestJwt);
+    const refused = await back.request("resume", { protocol: PROTOCOL_VERSION, participantId: guest.participantId, resumeToken: guest.resumeToken, lastSeq });
+    expect(refused.error?.code).toBe("resume_failed");
+    // A resume that misses little is still served, from the same log.
+    const recent = await resume(roomId, guestJwt, guest, latest.seq - 1);
+    expect(recent.missed.map((f) => [f.event, f.seq])).toEqual([["chat", latest.seq]]);
+
+    // The refused socket joins afresh and pages the chat instead.
+    await back.ok("hello", { protocol: PROTOCOL_VERSION });
+    await back.ok("join", {});
+    const page = await back.ok<{ messages: Array<{ text: string }>; hasMore: boolean }>("chatHistory", { limit: 2 });
+    expect(page.messages.map((m) => m.text)).toEqual([`filler ${eventLogKeep}`, "latest"]);
+    expect(page.hasMore).toBe(true);
   });
 });

@@ -3,6 +3,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { PROTOCOL_VERSION } from "@meridian/protocol";
 import { describe, expect, it } from "vitest";
 import type { RoomDO } from "../src/room/room-do.ts";
+import { roomConfig } from "../src/room/room-config.ts";
 import { HttpRefusal, TestSocket, api, createRoom, guestToken, mintToken, participant } from "./support/socket.ts";
 
 const stub = (roomId: string) => env.ROOMS.get(env.ROOMS.idFromName(roomId));
@@ -201,5 +202,44 @@ describe("alarms", () => {
     });
     expect(await runDurableObjectAlarm(stub(roomId))).toBe(true);
     expect((await api(`/api/rooms/${roomId}`)).status).toBe(404);
+  });
+
+  it("counts down a room nobody ever entered from its creation, and forgets it like an emptied one", async () => {
+    const { roomId } = await createRoom();
+    const { emptyTtlMs } = roomConfig(env as unknown as Record<string, string>);
+    await runInDurableObject(stub(roomId), async (_instance: RoomDO, state) => {
+      const createdAt = state.storage.sql.exec<{ created_at: number }>("SELECT created_at FROM room").one().created_at;
+      // No router was ever placed, so the only deadline is the time-to-live.
+      expect(await state.storage.getAlarm()).toBe(createdAt + emptyTtlMs);
+      state.storage.kv.put("emptySince", createdAt - emptyTtlMs);
+    });
+    expect(await runDurableObjectAlarm(stub(roomId))).toBe(true);
+    expect((await api(`/api/rooms/${roomId}`)).status).toBe(404);
+  });
+
+  it("starts the resume window for a participant whose socket vanished without a close, then removes it", async () => {
+    const { roomId, token } = await createRoom();
+    const host = await participant(roomId, token);
+    const guest = await participant(roomId, await guestToken(roomId));
+    await host.socket.nextEvent("peerJoined");
+    // As after a reset of the room: the guest's row says connected, but no socket is theirs.
+    await runInDurableObject(stub(roomId), async (_instance: RoomDO, state) => {
+      for (const ws of state.getWebSockets()) {
+        const { claims, geo, participantId } = ws.deserializeAttachment() as { claims: unknown; geo: unknown; participantId?: string };
+        if (participantId === guest.participantId) ws.serializeAttachment({ claims, geo });
+      }
+    });
+    await evictDurableObject(stub(roomId));
+    expect(await runDurableObjectAlarm(stub(roomId))).toBe(true);
+    expect((await host.socket.nextEvent("presence", 2000)).data).toEqual({ peerId: guest.participantId, presence: "reconnecting" });
+    await runInDurableObject(stub(roomId), async (_instance: RoomDO, state) => {
+      const [row] = state.storage.sql.exec<{ disconnected_at: number }>("SELECT disconnected_at FROM participants WHERE id = ?", guest.participantId).toArray();
+      expect(row!.disconnected_at).toBeGreaterThan(0);
+      state.storage.sql.exec("UPDATE participants SET disconnected_at = ? WHERE id = ?", Date.now() - 120_000, guest.participantId);
+    });
+    expect(await runDurableObjectAlarm(stub(roomId))).toBe(true);
+    expect((await host.socket.nextEvent("peerLeft")).data).toEqual({ peerId: guest.participantId, reason: "timeout" });
+    // The host, whose socket is still there, was left alone.
+    expect(await (await api(`/api/rooms/${roomId}`)).json()).toMatchObject({ participants: 1 });
   });
 });

@@ -17,7 +17,7 @@ import type { RequestGeo } from "../lib/geo.ts";
 import { errorResponse, isWebSocketUpgrade } from "../lib/http.ts";
 import { createLogger, errorFields, type Logger } from "../lib/log.ts";
 import { closeQuietly, sendQuietly } from "../lib/sockets.ts";
-import { TokenBucket } from "../lib/token-bucket.ts";
+import { RateLimiter } from "../lib/token-bucket.ts";
 import { chatHandlers } from "./handlers/chat.ts";
 import type { RequestContext } from "./handlers/context.ts";
 import { mediaHandlers } from "./handlers/media.ts";
@@ -43,11 +43,6 @@ export interface RoomInfo {
   readonly ended: boolean;
 }
 
-interface Limiter {
-  bucket: TokenBucket;
-  strikes: number;
-}
-
 /**
  * One per room, near its participants: the single source of truth for who is in the room,
  * in what role, and which media they send; its chat and its event log. Browsers' sockets
@@ -59,8 +54,8 @@ export class RoomDO extends DurableObject<Env> {
   readonly #config: RoomConfig;
   readonly #log: Logger;
   /** Rate limits: per socket until it says hello, then per participant (a resume does not refill it). */
-  readonly #socketLimits = new WeakMap<WebSocket, Limiter>();
-  readonly #participantLimits = new Map<string, Limiter>();
+  readonly #socketLimits = new WeakMap<WebSocket, RateLimiter>();
+  readonly #participantLimits = new Map<string, RateLimiter>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -81,7 +76,7 @@ export class RoomDO extends DurableObject<Env> {
   }
 
   /** Creates the room (idempotent: a second call keeps the first settings). */
-  create(roomId: string, settings: Partial<RoomSettings>): RoomInfo {
+  async create(roomId: string, settings: Partial<RoomSettings>): Promise<RoomInfo> {
     this.#room.store.createRoom(
       roomId,
       {
@@ -92,6 +87,8 @@ export class RoomDO extends DurableObject<Env> {
       },
       Date.now(),
     );
+    // A room nobody ever enters is cleaned up like one everybody left.
+    await this.#room.noteIfEmpty();
     return this.info()!;
   }
 
@@ -195,32 +192,28 @@ export class RoomDO extends DurableObject<Env> {
   }
 
   /**
-   * Token bucket per socket (per participant once known). A frame over the limit gets
+   * Rate limit per socket (per participant once known). A frame over the limit gets
    * `rate_limited` (with its request id when readable) and a retry hint; a socket that
-   * keeps sending without ever waiting is closed with 4008.
+   * keeps sending without waiting as told is closed with 4008.
    */
   #allow(ws: WebSocket, now: number, message: string | ArrayBuffer): boolean {
     const participantId = this.#room.sockets.session(ws).participantId;
     let limiter = participantId ? this.#participantLimits.get(participantId) : this.#socketLimits.get(ws);
     if (!limiter) {
-      limiter = this.#socketLimits.get(ws) ?? { bucket: new TokenBucket(this.#config.rateBurst, this.#config.ratePerSecond, now), strikes: 0 };
+      const { rateBurst, ratePerSecond, rateStrikes } = this.#config;
+      limiter = this.#socketLimits.get(ws) ?? new RateLimiter(rateBurst, ratePerSecond, rateStrikes, now);
       if (participantId) this.#participantLimits.set(participantId, limiter);
       else this.#socketLimits.set(ws, limiter);
     }
-    if (limiter.bucket.take(now)) {
-      // Each frame let through forgives one strike: a client that waits as told stays
-      // near zero, a flood (many refusals per admitted frame) climbs to the limit.
-      limiter.strikes = Math.max(0, limiter.strikes - 1);
-      return true;
-    }
-    if (++limiter.strikes > this.#config.rateStrikes) {
+    const admission = limiter.admit(now);
+    if (admission.ok) return true;
+    if (admission.close) {
       closeQuietly(ws, RoomCloseCode.rateLimited, "rate limit exceeded");
       return false;
     }
     const decoded = decodeFrame(message, MAX_CLIENT_FRAME_BYTES);
     const id = decoded.ok ? (decoded.frame.kind === "req" ? decoded.frame.id : undefined) : decoded.id;
-    const wait = limiter.bucket.waitMs(now);
-    sendQuietly(ws, encodeError(id, { code: "rate_limited", message: `too many messages; retry in ${wait} ms` }));
+    sendQuietly(ws, encodeError(id, { code: "rate_limited", message: `too many messages; retry in ${admission.retryMs} ms` }));
     return false;
   }
 }

@@ -522,6 +522,13 @@ export class RoomStore {
     return this.#sql.exec<{ seq: number }>("SELECT pruned_through AS seq FROM log_state WHERE one = 1").toArray()[0]?.seq ?? 0;
   }
 
+  /** How many events are logged after `seq`, counting no further than `atMost`. */
+  countEventsAfter(seq: number, atMost: number): number {
+    return this.#sql
+      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM (SELECT 1 FROM events WHERE seq > ? LIMIT ?)", seq, atMost)
+      .one().n;
+  }
+
   eventsAfter(seq: number): LoggedEvent[] {
     return this.#sql
       .exec<Row>("SELECT * FROM events WHERE seq > ? ORDER BY seq", seq)

@@ -94,9 +94,13 @@ export class Room {
     return this.store.eventsAfter(seq).filter((e) => matches(viewer, e.audience));
   }
 
-  /** Whether the log still holds everything after `seq`. */
+  /**
+   * Whether the log still holds everything after `seq`, and it fits one answer: chat is
+   * never pruned, so a long absence is refused, and the client joins again and pages its chat.
+   */
   canReplayFrom(seq: number): boolean {
-    return seq >= this.store.prunedThrough();
+    const keep = this.config.eventLogKeep;
+    return seq >= this.store.prunedThrough() && this.store.countEventsAfter(seq, keep + 1) <= keep;
   }
 
   /** Queues an integrator event; never fails the caller. */
@@ -141,7 +145,7 @@ export class Room {
     }
     if (participant.state === "lobby") this.publishLobby();
     await Promise.all(transports.map((transportId) => this.media.callQuietly("closeTransport", { transportId })));
-    await this.#noteIfEmpty();
+    await this.noteIfEmpty();
   }
 
   /**
@@ -156,13 +160,17 @@ export class Room {
     // A newer socket may already have resumed this participant.
     const current = this.sockets.of(participantId);
     if (current && current !== ws) return;
+    await this.#dropped(participant);
+  }
+
+  async #dropped(participant: ParticipantRow): Promise<void> {
     if (participant.state === "prejoin") {
-      await this.removeParticipant(participantId, "left");
+      await this.removeParticipant(participant.id, "left");
       return;
     }
-    this.store.setPresence(participantId, "reconnecting", Date.now());
+    this.store.setPresence(participant.id, "reconnecting", Date.now());
     if (participant.state === "joined") {
-      this.publish("presence", { peerId: participantId, presence: "reconnecting" }, { to: "joined", except: participantId });
+      this.publish("presence", { peerId: participant.id, presence: "reconnecting" }, { to: "joined", except: participant.id });
     }
     await this.schedule();
   }
@@ -240,7 +248,8 @@ export class Room {
     await this.schedule();
   }
 
-  async #noteIfEmpty(): Promise<void> {
+  /** Starts the empty-room countdown if nobody is here (also for a room nobody entered yet). */
+  async noteIfEmpty(): Promise<void> {
     if (this.store.participantCount() === 0 && this.#ctx.storage.kv.get(EMPTY_SINCE_KEY) === undefined) {
       this.#ctx.storage.kv.put(EMPTY_SINCE_KEY, Date.now());
     }
@@ -290,6 +299,15 @@ export class Room {
         await this.socketGone(ws);
         this.sockets.save(ws, { claims: this.sockets.session(ws).claims, geo: {} });
       }
+    }
+    // Connected participants whose socket is gone with no close delivered (the room was
+    // reset): dropped like any other, so their resume window runs out if they never return.
+    const held = new Set(this.sockets.all().map((ws) => this.sockets.session(ws).participantId));
+    for (const { id } of this.store.participants()) {
+      if (held.has(id)) continue;
+      // Read again: an earlier drop awaited, and a resume may have come in meanwhile.
+      const p = this.store.participant(id);
+      if (p?.presence === "connected" && !this.sockets.of(id)) await this.#dropped(p);
     }
     // An empty room: free the router after the grace period, forget the room after its TTL.
     const emptySince = this.#ctx.storage.kv.get<number>(EMPTY_SINCE_KEY);
