@@ -20,8 +20,29 @@ async function profileStatus(token: string): Promise<number> {
   return (await api("/api/profile", { headers: { authorization: `Bearer ${token}` } })).status;
 }
 
+async function profileWriteStatus(token: string): Promise<number> {
+  const body = JSON.stringify({ displayName: "Mallory" });
+  return (await api("/api/profile", { method: "PUT", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body })).status;
+}
+
+/** The subject a token claims, if its payload can be read at all. */
+function claimedSubject(token: string): string | undefined {
+  try {
+    return (JSON.parse(atob(token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))) as { sub?: string }).sub;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Who the edge takes the bearer of `token` to be when it hands out a token (create, join). */
+async function subjectGiven(path: string, token: string): Promise<string> {
+  const response = await api(path, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: "{}" });
+  expect(response.status, path).toBe(201);
+  return claimedSubject(((await response.json()) as { token: string }).token)!;
+}
+
 describe("join tokens", () => {
-  it("are refused when forged, expired, for another room, or otherwise wrong — at the socket and /api/profile", async () => {
+  it("are refused when forged, expired, for another room, or otherwise wrong — at the socket, /api/profile (read and write), and lend no identity to create or join", async () => {
     const { roomId, token: hostToken } = await createRoom();
     const { roomId: otherRoom } = await createRoom();
     const cases: Array<[string, string]> = [
@@ -39,7 +60,18 @@ describe("join tokens", () => {
     for (const [name, token] of cases) {
       expect(await socketStatus(roomId, token), `socket: ${name}`).toBe(401);
       expect(await profileStatus(token), `profile: ${name}`).toBe(401);
+      expect(await profileWriteStatus(token), `profile update: ${name}`).toBe(401);
+      // Where a token is optional (creating a room, a guest link), a bad one lends no identity.
+      const claimed = claimedSubject(token);
+      for (const path of ["/api/rooms", `/api/rooms/${roomId}/join`]) {
+        const given = await subjectGiven(path, token);
+        expect(given, `${path}: ${name}`).toMatch(/^u_/);
+        if (claimed) expect(given, `${path}: ${name}`).not.toBe(claimed);
+      }
     }
+    // A good token is recognised there: the same person again.
+    const hostSubject = claimedSubject(hostToken)!;
+    expect(await subjectGiven(`/api/rooms/${roomId}/join`, hostToken)).toBe(hostSubject);
     // A valid token for one room does not open another.
     expect(await socketStatus(otherRoom, hostToken)).toBe(401);
     expect(await socketStatus(roomId, hostToken)).toBe(101);

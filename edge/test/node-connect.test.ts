@@ -1,5 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { NodeCloseCode } from "../src/nodes/node-do.ts";
 import type { RegistryDO } from "../src/registry/registry-do.ts";
 import { PROTOCOL_VERSION, type NodeLoad, type NodeRegistration } from "@meridian/protocol";
 import { describe, expect, it } from "vitest";
@@ -66,6 +67,16 @@ describe("node registration and reports", () => {
     const [record] = (await registry().list()).filter((n) => n.id === "fra-1");
     expect(record).toMatchObject({ id: "fra-1", kind: "sfu", region: "eu-central", lat: 50.11, lon: 8.68, healthy: true });
     expect(await nodeDo("fra-1").connected()).toBe(true);
+  });
+
+  it("keeps the capacity a node registers with, and none when a registration has none", async () => {
+    const capacity = { workers: 4, consumersPerWorker: 500 };
+    const socket = await TestSocket.open("/api/nodes/connect", nodeHeaders("cap-1"));
+    await socket.request("register", registration("cap-1", { capacity }));
+    await evictRegistry(); // written through, not only in memory
+    expect((await registry().list()).find((n) => n.id === "cap-1")?.capacity).toEqual(capacity);
+    await socket.request("register", registration("cap-1"));
+    expect((await registry().list()).find((n) => n.id === "cap-1")).not.toHaveProperty("capacity");
   });
 
   it("refuses a registration for another node id than the authenticated one", async () => {
@@ -140,11 +151,13 @@ describe("node registration and reports", () => {
     expect(await runDurableObjectAlarm(registry())).toBe(true);
     expect(await registry().isHealthy("quiet-1")).toBe(false);
     expect((await registry().pick({ kind: "sfu", point: here }))?.nodeId).not.toBe("quiet-1");
-    // A report brings it back.
-    socket.send({ kind: "evt", event: "load", data: load() });
-    await expect.poll(() => registry().isHealthy("quiet-1"), { timeout: 5000 }).toBe(true);
+    // Its socket is closed (a hung node would keep its rooms forever); one that is alive dials in again and is back.
+    expect((await socket.closed).code).toBe(NodeCloseCode.unresponsive);
+    const again = await TestSocket.open("/api/nodes/connect", nodeHeaders("quiet-1"));
+    await again.request("register", registration("quiet-1", { ...here, reportIntervalMs: 1000 }));
+    expect(await registry().isHealthy("quiet-1")).toBe(true);
     // Unhealthy long enough, it is evicted from the registry.
-    socket.close();
+    again.close();
     await expect.poll(() => registry().isHealthy("quiet-1"), { timeout: 5000 }).toBe(false);
     await backdate("unhealthySince", 16 * 60_000);
     await evictRegistry();

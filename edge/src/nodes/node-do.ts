@@ -16,6 +16,8 @@ import {
   type ErrorBody,
   type Handlers,
   type MethodName,
+  type NodeLoad,
+  type NodeRegistration,
   type NodeToEdgeMethods,
 } from "@meridian/protocol";
 import { isWebSocketUpgrade, errorResponse } from "../lib/http.ts";
@@ -32,6 +34,20 @@ export const RECONNECT_GRACE_MS = 15_000;
 
 /** Header the Worker sets once it has authenticated the node; never trusted from outside. */
 export const NODE_ID_HEADER = "x-meridian-node-id";
+
+/** Why the edge closed a node's socket. The node redials after any close, so each is a way to make it register again. */
+export const NodeCloseCode = {
+  replaced: 4001,
+  /** It stopped reporting while its socket stayed open (hung, or a half-open connection). */
+  unresponsive: 4002,
+  /** The registry no longer knows it and no registration is kept here to restore it. */
+  unregistered: 4003,
+} as const;
+
+/** Rooms asked at once while reconciling, so a node carrying thousands does not take thousands of round trips in a row. */
+const RECONCILE_PARALLEL = 16;
+/** The node's last registration (without `carrying`), to restore a registry record that was lost. */
+const REGISTRATION_KEY = "registration";
 
 export type CallOutcome = { ok: true; result: unknown } | { ok: false; error: ErrorBody };
 
@@ -54,6 +70,8 @@ export class NodeDO extends DurableObject<Env> {
   readonly #log: Logger;
   #socket: WebSocket | undefined;
   #caller: RpcCaller<EdgeToNodeMethods> | undefined;
+  /** The reconciliation after the latest registration, kept so `reconciled` can wait for it. */
+  #reconciling: Promise<void> | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -71,10 +89,18 @@ export class NodeDO extends DurableObject<Env> {
         throw new ProtocolError("forbidden", `node authenticated as ${session.nodeId} cannot register as ${reg.nodeId}`);
       }
       await registryStub(this.env).register(reg);
+      const { carrying, ...kept } = reg;
+      this.ctx.storage.kv.put(REGISTRATION_KEY, kept);
       session.registered = true;
       ws.serializeAttachment(session);
       await this.ctx.storage.deleteAlarm();
-      if (reg.kind === "sfu") this.ctx.waitUntil(this.#reconcile(reg.carrying ?? []));
+      if (reg.kind === "sfu") {
+        // Not awaited: moving rooms can take longer than the node waits for its answer.
+        this.#reconciling = this.#reconcile(carrying ?? []).catch((error) =>
+          this.#log.error("reconciliation failed", { nodeId: reg.nodeId, ...errorFields(error) }),
+        );
+        this.ctx.waitUntil(this.#reconciling);
+      }
       return { nodeId: reg.nodeId };
     },
   };
@@ -84,7 +110,7 @@ export class NodeDO extends DurableObject<Env> {
     if (!nodeId) return errorResponse(400, "invalid_params", "missing node id");
     if (!isWebSocketUpgrade(request)) return errorResponse(426, "bad_frame", "expected a WebSocket upgrade");
     // One control socket per node: a node that redials replaces its half-dead predecessor.
-    for (const old of this.ctx.getWebSockets()) closeQuietly(old, 4001, "replaced by a newer connection");
+    for (const old of this.ctx.getWebSockets()) closeQuietly(old, NodeCloseCode.replaced, "replaced by a newer connection");
     this.#caller?.failAll(new ProtocolError("node_unavailable", "node reconnected"));
     this.#socket = undefined;
     this.#caller = undefined;
@@ -97,6 +123,10 @@ export class NodeDO extends DurableObject<Env> {
 
   /** Native RPC entry for room DOs: one control call to this node. Never throws. */
   async call(method: string, params: unknown, timeoutMs: number = NODE_CALL_TIMEOUT_MS): Promise<CallOutcome> {
+    // The room has let go of the router whatever the node answers. Were the row kept after
+    // a failed close, a node that comes back still carrying the router would keep it
+    // forever; without the row it is an orphan, closed by the next reconciliation.
+    if (method === "closeRouter") this.#forget((params as { routerId: string }).routerId);
     const caller = this.#callerForLiveSocket();
     if (!caller) return { ok: false, error: { code: "node_unavailable", message: "SFU node is not connected" } };
     try {
@@ -108,15 +138,17 @@ export class NodeDO extends DurableObject<Env> {
     }
   }
 
-  /** Keeps the routers table in step with the calls that create and close routers. */
+  /** Records the routers the node creates (closing one forgets it, see `call`). */
   #track(method: string, params: unknown, result: unknown): void {
     if (method === "createRouter") {
       const { roomId } = params as { roomId: string };
       const { routerId } = result as { routerId: string };
       this.ctx.storage.sql.exec("INSERT OR REPLACE INTO routers (router_id, room_id) VALUES (?, ?)", routerId, roomId);
-    } else if (method === "closeRouter") {
-      this.ctx.storage.sql.exec("DELETE FROM routers WHERE router_id = ?", (params as { routerId: string }).routerId);
     }
+  }
+
+  #forget(routerId: string): void {
+    this.ctx.storage.sql.exec("DELETE FROM routers WHERE router_id = ?", routerId);
   }
 
   /**
@@ -129,9 +161,52 @@ export class NodeDO extends DurableObject<Env> {
     const knownIds = new Set(known.map((r) => r.router_id));
     const lost = known.filter((r) => !carried.has(r.router_id)).map((r) => ({ roomId: r.room_id, routerId: r.router_id }));
     await this.#moveRooms(lost, "the media server restarted");
-    for (const orphan of carrying.filter((r) => !knownIds.has(r.routerId))) {
-      await this.call("closeRouter", { routerId: orphan.routerId });
+    const unused = carrying.filter((r) => !knownIds.has(r.routerId)).map((r) => r.routerId);
+    // The table is not the last word: a room may have let go of its router in a way that
+    // never reached this DO. The room decides.
+    const kept = known.filter((r) => carried.has(r.router_id));
+    for (let i = 0; i < kept.length; i += RECONCILE_PARALLEL) {
+      const batch = kept.slice(i, i + RECONCILE_PARALLEL);
+      const live = await Promise.all(batch.map((r) => this.#roomGoesOn(r.room_id, r.router_id)));
+      unused.push(...batch.filter((_, j) => !live[j]).map((r) => r.router_id));
     }
+    for (const routerId of unused) await this.call("closeRouter", { routerId });
+  }
+
+  /** Whether the room still uses this router (a forgotten, ended or moved room does not). */
+  async #roomGoesOn(roomId: string, routerId: string): Promise<boolean> {
+    try {
+      return await roomStub(this.env, roomId).usesRouter(routerId);
+    } catch (error) {
+      // Unsure: closing a router a call still uses is worse than keeping a spare one.
+      this.#log.warn("could not ask a room about its router", { roomId, ...errorFields(error) });
+      return true;
+    }
+  }
+
+  /** Resolves once the reconciliation after the latest registration is done, i.e. the routers table is settled again. */
+  async reconciled(): Promise<void> {
+    await this.#reconciling;
+  }
+
+  /**
+   * RPC from the registry: the node stopped reporting (or was evicted) while its socket may still be open. Its
+   * rooms moved only when the socket dropped, so they would stay on a hung node forever;
+   * closing it starts the usual path (a node that is alive redials and reconciles, one
+   * that is not loses its rooms after the grace period).
+   */
+  async hangUp(why: string): Promise<void> {
+    for (const ws of this.ctx.getWebSockets()) {
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      this.#log.warn("hanging up on the node", { why });
+      await this.#drop(ws, NodeCloseCode.unresponsive, why);
+    }
+  }
+
+  /** A hung peer may never answer the close, so its close handler may never run: the socket counts as gone now. */
+  async #drop(ws: WebSocket, code: number, reason: string): Promise<void> {
+    closeQuietly(ws, code, reason);
+    await this.#gone(ws, `closed by the edge: ${reason}`);
   }
 
   /** Tells each room its router is gone; the room moves its media and tells its browsers. */
@@ -208,7 +283,7 @@ export class NodeDO extends DurableObject<Env> {
     if (!session.registered) return;
     switch (event.event) {
       case "load":
-        await registryStub(this.env).report(session.nodeId, event.data);
+        if (!(await registryStub(this.env).report(session.nodeId, event.data))) await this.#restoreRecord(ws, session, event.data);
         return;
       case "activeSpeaker": {
         const { roomId, routerId, participantId } = event.data;
@@ -224,6 +299,22 @@ export class NodeDO extends DurableObject<Env> {
     }
   }
 
+  /**
+   * The registry forgot this connected node (it evicts records of long-unhealthy nodes,
+   * and drops them all when its schema changes) and ignores its reports, so it would
+   * never be chosen again. Its registration is restored; without one, the node is made
+   * to redial and register.
+   */
+  async #restoreRecord(ws: WebSocket, session: NodeSession, load: NodeLoad): Promise<void> {
+    const registration = this.ctx.storage.kv.get<Omit<NodeRegistration, "carrying">>(REGISTRATION_KEY);
+    if (registration?.nodeId === session.nodeId) {
+      this.#log.warn("registry had forgotten the node; registering it again", { nodeId: session.nodeId });
+      await registryStub(this.env).register({ ...registration, load });
+      return;
+    }
+    await this.#drop(ws, NodeCloseCode.unregistered, "unknown to the registry; register again");
+  }
+
   async #gone(ws: WebSocket, why: string): Promise<void> {
     const session = ws.deserializeAttachment() as NodeSession | null;
     if (ws === this.#socket) {
@@ -235,8 +326,10 @@ export class NodeDO extends DurableObject<Env> {
     if (session && !stillConnected) {
       this.#log.warn("node socket gone", { nodeId: session.nodeId, why });
       await registryStub(this.env).disconnected(session.nodeId);
-      // Media keeps flowing while the control socket is down; rooms move only if it stays down.
-      await this.ctx.storage.setAlarm(Date.now() + RECONNECT_GRACE_MS);
+      // Media keeps flowing while the control socket is down; rooms move only if it stays
+      // down. The grace runs from the first sign of it: a socket the edge closed reports
+      // its close again later, which must not push the deadline out.
+      if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + RECONNECT_GRACE_MS);
     }
   }
 

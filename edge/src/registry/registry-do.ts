@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { NodeKind, NodeLoad, NodeRegistration } from "@meridian/protocol";
-import { createLogger, type Logger } from "../lib/log.ts";
+import { createLogger, errorFields, type Logger } from "../lib/log.ts";
+import { nodeStub } from "../nodes/node-do.ts";
 import { decideAffinity, type AffinityDecision } from "./select/affinity.ts";
 import { nearestN } from "./select/nearest.ts";
 import { placeRoom } from "./select/policy.ts";
@@ -16,6 +17,8 @@ export interface NodeRecord extends NodeCandidate {
   /** TURN nodes: the URLs browsers use. */
   readonly urls?: string[];
   readonly publicAddress?: string;
+  /** What the node says it can carry (SFU nodes), for operators and capacity planning. */
+  readonly capacity?: { readonly workers: number; readonly consumersPerWorker: number };
 }
 
 interface NodeRow extends Record<string, SqlStorageValue> {
@@ -70,17 +73,22 @@ export class RegistryDO extends DurableObject<Env> {
       reportIntervalMs: reg.reportIntervalMs ?? DEFAULT_REPORT_INTERVAL_MS,
       ...(reg.urls ? { urls: reg.urls } : {}),
       ...(reg.publicAddress ? { publicAddress: reg.publicAddress } : {}),
+      ...(reg.capacity ? { capacity: reg.capacity } : {}),
     });
     this.#log.info("node registered", { nodeId: reg.nodeId, kind: reg.kind, region: reg.region });
     await this.#armAlarm();
   }
 
-  /** A load report from a connected node. */
-  async report(nodeId: string, load: NodeLoad): Promise<void> {
+  /**
+   * A load report from a connected node. False when the node is unknown (evicted while
+   * still connected): the caller must register it again, or it is never chosen.
+   */
+  async report(nodeId: string, load: NodeLoad): Promise<boolean> {
     const node = this.#nodes.get(nodeId);
-    if (!node) return;
+    if (!node) return false;
     this.#save({ ...node, load, healthy: true, unhealthySince: 0, lastSeen: Date.now() });
     await this.#armAlarm();
+    return true;
   }
 
   /** The node's control socket is gone: it must not be chosen again until it reconnects. */
@@ -121,19 +129,33 @@ export class RegistryDO extends DurableObject<Env> {
     return [...this.#nodes.values()];
   }
 
-  /** Marks nodes that missed their reports unhealthy, forgets long-dead ones. */
+  /**
+   * Marks nodes that missed their reports unhealthy, forgets long-dead ones. Either way
+   * the node's DO hangs up on it: a silent node whose socket stays open would otherwise
+   * keep its rooms for good (they move only when the socket goes).
+   */
   override async alarm(): Promise<void> {
     const now = Date.now();
+    const hangUps: Array<{ nodeId: string; why: string }> = [];
     for (const node of [...this.#nodes.values()]) {
       if (node.healthy && now - node.lastSeen > MISSED_REPORTS * node.reportIntervalMs) {
-        this.#markUnhealthy(node.id, `no load report for ${now - node.lastSeen} ms`);
+        const why = `no load report for ${now - node.lastSeen} ms`;
+        this.#markUnhealthy(node.id, why);
+        hangUps.push({ nodeId: node.id, why });
       } else if (!node.healthy && node.unhealthySince && now - node.unhealthySince > EVICT_AFTER_MS) {
         this.#nodes.delete(node.id);
         this.ctx.storage.sql.exec("DELETE FROM nodes WHERE id = ?", node.id);
         this.#log.info("node evicted", { nodeId: node.id });
+        // Normally long gone; one still on the line would report into the void.
+        hangUps.push({ nodeId: node.id, why: "evicted from the registry" });
       }
     }
     await this.#armAlarm();
+    // After the records are saved: the node DOs call back in (disconnected) meanwhile.
+    const results = await Promise.allSettled(hangUps.map(({ nodeId, why }) => nodeStub(this.env, nodeId).hangUp(why)));
+    results.forEach((result, i) => {
+      if (result.status === "rejected") this.#log.error("could not hang up on a node", { nodeId: hangUps[i]!.nodeId, ...errorFields(result.reason) });
+    });
   }
 
   #markUnhealthy(nodeId: string, why: string): void {

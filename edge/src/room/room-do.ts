@@ -114,6 +114,12 @@ export class RoomDO extends DurableObject<Env> {
     this.#room.activeSpeaker(routerId, participantId);
   }
 
+  /** RPC from the node DO's reconciliation: whether this room's media is on `routerId` (an ended or forgotten room uses none). */
+  usesRouter(routerId: string): boolean {
+    const room = this.#room.store.room();
+    return !!room && room.endedAt === 0 && room.routerId === routerId;
+  }
+
   /** Participants who are much closer to another node than the room's (for cascading). */
   cascadeCandidates(): Array<{ participantId: string; nearNode: string; nearKm: number; roomKm: number }> {
     return this.#room.store.cascadeCandidates();

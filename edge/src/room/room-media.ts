@@ -2,9 +2,13 @@ import { ProtocolError, type EdgeToNodeMethods, type MethodName, type ParamsOf, 
 import { locate, type RequestGeo } from "../lib/geo.ts";
 import type { Logger } from "../lib/log.ts";
 import { errorFields } from "../lib/log.ts";
+import { nodeStub } from "../nodes/node-do.ts";
 import { registryStub } from "../registry/registry-do.ts";
 import { callNode } from "./node-client.ts";
 import type { RoomStore } from "./room-store.ts";
+
+/** Closing a router on a node already judged down must not hold up the join that replaces it. */
+const ABANDON_CALL_TIMEOUT_MS = 2000;
 
 export interface RouterInfo {
   readonly nodeId: string;
@@ -43,6 +47,7 @@ export class RoomMedia {
         return current;
       }
       this.#store.clearRouter();
+      await this.#abandon(current);
     }
     this.#creating ??= this.#create(geo).finally(() => (this.#creating = undefined));
     return this.#creating;
@@ -93,6 +98,19 @@ export class RoomMedia {
     if (!current) return;
     await this.callQuietly("closeRouter", { routerId: current.routerId });
     this.#store.clearRouter();
+  }
+
+  /**
+   * Lets go of a router on a node that is down. Its DO forgets the router even when the
+   * node cannot be reached; otherwise a node that came back still carrying it would keep
+   * it, since its DO would think this room still used it.
+   */
+  async #abandon(router: RouterInfo): Promise<void> {
+    try {
+      await nodeStub(this.#env, router.nodeId).call("closeRouter", { routerId: router.routerId }, ABANDON_CALL_TIMEOUT_MS);
+    } catch (error) {
+      this.#log.warn("could not let go of a router on a node that is down", { nodeId: router.nodeId, ...errorFields(error) });
+    }
   }
 
   async #create(geo: RequestGeo): Promise<RouterInfo> {

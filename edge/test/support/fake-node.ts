@@ -1,0 +1,165 @@
+import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { PROTOCOL_VERSION, decodeFrame, type Frame, type NodeLoad, type NodeRegistration, type RequestFrame } from "@meridian/protocol";
+import { expect } from "vitest";
+import { nodeLoad } from "./fixtures.ts";
+import { TestSocket, nodeHeaders } from "./socket.ts";
+
+export const registry = () => env.REGISTRY.get(env.REGISTRY.idFromName("global"));
+export const nodeDo = (nodeId: string) => env.NODES.get(env.NODES.idFromName(nodeId));
+
+export interface CarriedRouter {
+  roomId: string;
+  routerId: string;
+}
+
+/**
+ * The SFU side of a node's control socket, as a test peer: it registers (optionally
+ * carrying routers from before a reconnect) and answers router calls like a node would,
+ * keeping the routers it holds. Requests stay in `socket.received`, so a test can wait
+ * for the one it expects with `nextRequest`.
+ */
+export class FakeNode {
+  readonly nodeId: string;
+  readonly socket: TestSocket;
+  /** Router id → room id, as the node holds them. */
+  readonly routers: Map<string, string>;
+  /** Router ids the edge asked this node to close, in order. */
+  readonly closeRequests: string[] = [];
+  /** Answers closeRouter with this error instead of closing, while set. */
+  failCloseRouter: { code: string; message: string } | undefined;
+  static #routerSeq = 0;
+
+  private constructor(nodeId: string, socket: TestSocket, routers: Map<string, string>) {
+    this.nodeId = nodeId;
+    this.socket = socket;
+    this.routers = routers;
+    socket.ws.addEventListener("message", (event) => {
+      const decoded = decodeFrame(event.data as string, 1 << 22);
+      if (decoded.ok && decoded.frame.kind === "req") this.#answer(decoded.frame);
+    });
+  }
+
+  /**
+   * Dials in and registers. `routers` are those it still holds (they are announced as
+   * `carrying`); a node that restarted holds none.
+   */
+  static async connect(nodeId: string, options: { routers?: Map<string, string>; registration?: Partial<NodeRegistration> } = {}): Promise<FakeNode> {
+    const socket = await TestSocket.open("/api/nodes/connect", nodeHeaders(nodeId));
+    const node = new FakeNode(nodeId, socket, new Map(options.routers));
+    opened.push(node);
+    const answer = await socket.request("register", { ...node.registration(), ...options.registration });
+    expect(answer).toMatchObject({ result: { nodeId } });
+    return node;
+  }
+
+  /** What this node announces when it registers. */
+  registration(): NodeRegistration {
+    return {
+      protocol: PROTOCOL_VERSION,
+      nodeId: this.nodeId,
+      kind: "sfu",
+      version: "test",
+      region: "test-region",
+      lat: 0,
+      lon: 0,
+      load: nodeLoad({ utilization: 0.1 }),
+      carrying: this.carrying(),
+      // Long enough that the registry's real alarm never fires during a test.
+      reportIntervalMs: 60_000,
+    };
+  }
+
+  carrying(): CarriedRouter[] {
+    return [...this.routers].map(([routerId, roomId]) => ({ roomId, routerId }));
+  }
+
+  /** The same node dialling in again, still holding its routers (or `routers`, e.g. none after a restart). */
+  reconnect(routers: Map<string, string> = this.routers, registration: Partial<NodeRegistration> = {}): Promise<FakeNode> {
+    return FakeNode.connect(this.nodeId, { routers, registration });
+  }
+
+  report(load: Partial<NodeLoad> = {}): void {
+    this.socket.send({ kind: "evt", event: "load", data: nodeLoad({ utilization: 0.1, ...load }) });
+  }
+
+  /** The next request of `method` from the edge (already received or still to come). */
+  async nextRequest(method: string, match: (params: Record<string, unknown>) => boolean = () => true): Promise<RequestFrame> {
+    const isIt = (f: Frame) => f.kind === "req" && f.method === method && match((f.params ?? {}) as Record<string, unknown>);
+    return (await this.socket.next(isIt, 5000, `${method} request`)) as RequestFrame;
+  }
+
+  /** The node crashes or loses its network: the socket drops and the edge starts the grace period. */
+  async drop(): Promise<void> {
+    this.socket.close(1011, "node crashed");
+    await this.socket.closed;
+    await expect.poll(() => graceAlarm(this.nodeId), { timeout: 5000 }).not.toBeNull();
+  }
+
+  #answer(frame: RequestFrame): void {
+    const params = (frame.params ?? {}) as Record<string, string>;
+    switch (frame.method) {
+      case "createRouter": {
+        const routerId = `${this.nodeId}.router-${++FakeNode.#routerSeq}`;
+        this.routers.set(routerId, params.roomId!);
+        this.socket.send({ kind: "res", id: frame.id, result: { routerId, rtpCapabilities: { codecs: [], headerExtensions: [] } } });
+        return;
+      }
+      case "closeRouter":
+        this.closeRequests.push(params.routerId!);
+        if (this.failCloseRouter) {
+          this.socket.send({ kind: "res", id: frame.id, error: this.failCloseRouter });
+          return;
+        }
+        this.routers.delete(params.routerId!);
+        this.socket.send({ kind: "res", id: frame.id, result: {} });
+        return;
+      default:
+        this.socket.send({ kind: "res", id: frame.id, error: { code: "not_found", message: `the fake node does not do ${frame.method}` } });
+    }
+  }
+}
+
+const opened: FakeNode[] = [];
+
+/**
+ * For `afterEach`: drops every fake node the test opened, so the next test's rooms are
+ * placed on its own nodes, and cancels their grace periods, whose real alarms would
+ * otherwise move this test's rooms onto the next test's nodes.
+ */
+export async function closeFakeNodes(): Promise<void> {
+  const ids = new Set<string>();
+  for (const node of opened.splice(0)) {
+    ids.add(node.nodeId);
+    if (node.socket.ws.readyState === WebSocket.OPEN) await node.drop();
+  }
+  for (const id of ids) {
+    await runInDurableObject(nodeDo(id), (_instance, state) => state.storage.deleteAlarm());
+    expect(await registry().isHealthy(id)).toBe(false);
+  }
+}
+
+/** When the node DO will move the node's rooms, if it is waiting for the node to come back. */
+export function graceAlarm(nodeId: string): Promise<number | null> {
+  return runInDurableObject(nodeDo(nodeId), (_instance, state) => state.storage.getAlarm());
+}
+
+/** The node DO's routers table: router id → room id. */
+export function routersTable(nodeId: string): Promise<Record<string, string>> {
+  return runInDurableObject(nodeDo(nodeId), (_instance, state) =>
+    Object.fromEntries(
+      state.storage.sql
+        .exec<{ router_id: string; room_id: string }>("SELECT router_id, room_id FROM routers")
+        .toArray()
+        .map((r) => [r.router_id, r.room_id]),
+    ),
+  );
+}
+
+/** Where a room's media is, as the room records it. */
+export function roomPlacement(roomId: string): Promise<{ nodeId: string | null; routerId: string | null }> {
+  return runInDurableObject(env.ROOMS.get(env.ROOMS.idFromName(roomId)), (_instance, state) => {
+    const row = state.storage.sql.exec<{ node_id: string | null; router_id: string | null }>("SELECT node_id, router_id FROM room").one();
+    return { nodeId: row.node_id, routerId: row.router_id };
+  });
+}
