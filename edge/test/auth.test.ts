@@ -1,7 +1,7 @@
 import { PROTOCOL_VERSION } from "@meridian/protocol";
 import { describe, expect, it } from "vitest";
 import { signWith, joinClaims, tamper } from "./support/jwt.ts";
-import { HttpRefusal, TestSocket, api, createRoom, guestToken, mintToken, nodeHeaders, participant, testEnv } from "./support/socket.ts";
+import { HttpRefusal, TestSocket, api, createIntegratorRoom, createRoom, guestToken, mintToken, nodeHeaders, participant, testEnv } from "./support/socket.ts";
 
 /** Every way a token can be wrong, against every place that takes one. */
 
@@ -98,7 +98,7 @@ describe("join tokens", () => {
   });
 
   it("carries the role: a guest cannot do what a host can", async () => {
-    const { roomId, token } = await createRoom();
+    const { roomId, token } = await createIntegratorRoom();
     const host = await participant(roomId, token);
     const guest = await participant(roomId, await guestToken(roomId));
     for (const [method, params] of [
@@ -134,6 +134,19 @@ describe("integrator API", () => {
     expect(await socket.ok("hello", { protocol: PROTOCOL_VERSION })).toMatchObject({ role: "host", displayName: "Grace" });
     const profileResponse = await api("/api/profile", { headers: { authorization: `Bearer ${token}` } });
     expect(profileResponse.status).toBe(200);
+    // The chosen subject lives in this key's namespace: nobody else's "crm-user-42".
+    expect(JSON.parse(atob(token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/")))).toMatchObject({ sub: `${testEnv.TEST_API_KEY.split("_")[1]}:crm-user-42` });
+  });
+
+  it("mints tokens only for rooms its own key created", async () => {
+    const headers = { authorization: `Bearer ${key()}` };
+    // A room made in the web app is not an integrator's: no host tokens for it.
+    const { roomId: webRoom } = await createRoom();
+    const refused = await api(`/api/v1/rooms/${webRoom}/tokens`, { method: "POST", headers, body: JSON.stringify({ subject: "x", role: "host" }) });
+    expect(refused.status).toBe(404);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("room_not_found");
+    const { roomId: own } = await createIntegratorRoom();
+    expect((await api(`/api/v1/rooms/${own}/tokens`, { method: "POST", headers, body: JSON.stringify({ subject: "x", role: "host" }) })).status).toBe(201);
   });
 
   it.each([

@@ -4,7 +4,7 @@ import { PROTOCOL_VERSION } from "@meridian/protocol";
 import { describe, expect, it } from "vitest";
 import type { RoomDO } from "../src/room/room-do.ts";
 import { roomConfig } from "../src/room/room-config.ts";
-import { HttpRefusal, TestSocket, api, createRoom, guestToken, mintToken, participant } from "./support/socket.ts";
+import { HttpRefusal, TestSocket, api, createIntegratorRoom, createRoom, guestToken, mintToken, participant } from "./support/socket.ts";
 
 const stub = (roomId: string) => env.ROOMS.get(env.ROOMS.idFromName(roomId));
 
@@ -47,7 +47,7 @@ describe("participants, roles and presence", () => {
   });
 
   it("lets only hosts and moderators into a locked room", async () => {
-    const { roomId, token } = await createRoom();
+    const { roomId, token } = await createIntegratorRoom();
     const host = await participant(roomId, token);
     expect(await host.socket.ok("updateSettings", { locked: true })).toMatchObject({ locked: true });
     const guest = await participant(roomId, await guestToken(roomId), { join: false });
@@ -59,7 +59,7 @@ describe("participants, roles and presence", () => {
 
 describe("lobby", () => {
   it("tells a host who arrives after guests began to wait who is waiting", async () => {
-    const { roomId } = await createRoom({ lobby: true });
+    const { roomId } = await createIntegratorRoom({ lobby: true });
     const waiting = await participant(roomId, await guestToken(roomId, "Early"), { join: false });
     expect(await waiting.socket.ok("join", {})).toEqual({ status: "lobby" });
     const host = await participant(roomId, await mintToken(roomId, { subject: "late-host", role: "host" }));
@@ -142,7 +142,7 @@ describe("host actions", () => {
 
 describe("durability", () => {
   it("keeps participants, roles and chat across hibernation-style eviction mid-call", async () => {
-    const { roomId, token } = await createRoom();
+    const { roomId, token } = await createIntegratorRoom();
     const host = await participant(roomId, token, { name: "Host" });
     const guest = await participant(roomId, await guestToken(roomId), { name: "Guest" });
     await host.socket.ok("sendChat", { clientId: "before-1", text: "before eviction" });

@@ -41,6 +41,8 @@ export interface RoomInfo {
   readonly settings: RoomSettings;
   readonly participants: number;
   readonly ended: boolean;
+  /** The integrator API key id that created the room; null for rooms made in the web app. */
+  readonly owner: string | null;
 }
 
 /**
@@ -76,7 +78,7 @@ export class RoomDO extends DurableObject<Env> {
   }
 
   /** Creates the room (idempotent: a second call keeps the first settings). */
-  async create(roomId: string, settings: Partial<RoomSettings>): Promise<RoomInfo> {
+  async create(roomId: string, settings: Partial<RoomSettings>, owner: string | null = null): Promise<RoomInfo> {
     this.#room.store.createRoom(
       roomId,
       {
@@ -86,6 +88,7 @@ export class RoomDO extends DurableObject<Env> {
         capacity: Math.min(settings.capacity ?? this.#config.defaultCapacity, this.#config.defaultCapacity),
       },
       Date.now(),
+      owner,
     );
     // A room nobody ever enters is cleaned up like one everybody left.
     await this.#room.noteIfEmpty();
@@ -101,6 +104,7 @@ export class RoomDO extends DurableObject<Env> {
       settings: room.settings,
       participants: this.#room.store.countIn("joined"),
       ended: room.endedAt > 0,
+      owner: room.owner,
     };
   }
 

@@ -26,6 +26,7 @@ export interface RoomRow {
   nodeId: string | null;
   routerId: string | null;
   rtpCapabilities: RtpCapabilities | null;
+  owner: string | null;
 }
 
 export type ParticipantState = "prejoin" | "lobby" | "joined";
@@ -86,7 +87,8 @@ CREATE TABLE IF NOT EXISTS room (
   node_id TEXT,
   router_id TEXT,
   rtp_capabilities TEXT,
-  placement TEXT
+  placement TEXT,
+  owner TEXT
 );
 CREATE TABLE IF NOT EXISTS participants (
   id TEXT PRIMARY KEY,
@@ -209,6 +211,7 @@ export class RoomStore {
     this.#sql.exec(SCHEMA);
     const columns = this.#sql.exec<{ name: string }>("PRAGMA table_info(room)").toArray().map((c) => c.name);
     if (!columns.includes("placement")) this.#sql.exec("ALTER TABLE room ADD COLUMN placement TEXT");
+    if (!columns.includes("owner")) this.#sql.exec("ALTER TABLE room ADD COLUMN owner TEXT");
   }
 
   // ── room ──────────────────────────────────────────────────────────────────
@@ -225,13 +228,15 @@ export class RoomStore {
       nodeId: row.node_id as string | null,
       routerId: row.router_id as string | null,
       rtpCapabilities: row.rtp_capabilities ? (JSON.parse(row.rtp_capabilities as string) as RtpCapabilities) : null,
+      owner: (row.owner as string | null) ?? null,
     };
   }
 
-  createRoom(roomId: string, settings: RoomSettings, now: number): void {
+  /** `owner`: the integrator API key that created the room (null: made from the web app). */
+  createRoom(roomId: string, settings: RoomSettings, now: number, owner: string | null = null): void {
     this.#sql.exec(
-      "INSERT OR IGNORE INTO room (one, room_id, created_at, settings) VALUES (1, ?, ?, ?)",
-      roomId, now, JSON.stringify(settings),
+      "INSERT OR IGNORE INTO room (one, room_id, created_at, settings, owner) VALUES (1, ?, ?, ?, ?)",
+      roomId, now, JSON.stringify(settings), owner,
     );
   }
 

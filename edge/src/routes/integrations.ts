@@ -14,6 +14,13 @@ export const integrations = new Hono<{ Bindings: Env; Variables: ApiKeyVariables
 
 export const MAX_TOKEN_TTL_S = 24 * 3600;
 
+/**
+ * Subjects an integrator chooses live in its own namespace (`<key id>:<subject>`), so one
+ * integrator's "alice" is not another's, nor a web app user (`u_…`): profiles, bans and
+ * resume are all keyed by subject.
+ */
+export const integratorSubject = (keyId: string, subject: string) => `${keyId}:${subject}`;
+
 integrations.use("*", apiKeyAuth);
 
 const CreateRoom = v.object({
@@ -35,7 +42,7 @@ integrations.post("/rooms", async (c) => {
   const roomId = newRoomId();
   const geo = geoFromCf(c.req.raw.cf as Record<string, unknown> | undefined);
   // Integrator rooms are by invitation (minted tokens) unless asked otherwise.
-  const info = await roomStub(c.env, roomId, locationHintFor(geo)).create(roomId, { open: false, ...body });
+  const info = await roomStub(c.env, roomId, locationHintFor(geo)).create(roomId, { open: false, ...body }, c.get("apiKey").id);
   return c.json({ roomId: info.roomId, createdAt: info.createdAt, settings: info.settings }, 201);
 });
 
@@ -43,11 +50,13 @@ integrations.post("/rooms/:id/tokens", async (c) => {
   const roomId = c.req.param("id");
   const body = await jsonBody(c, MintToken);
   if (body instanceof Response) return body;
+  const key = c.get("apiKey");
   const info = isRoomId(roomId) ? await roomStub(c.env, roomId).info() : null;
-  if (!info) return errorResponse(404, "room_not_found", "no such room");
+  // Another integrator's room (or one made in the web app) is not there for this key.
+  if (!info || info.owner !== key.id) return errorResponse(404, "room_not_found", "no such room");
   const { token, claims } = await mintJoinToken(c.env.SIGNING_KEYS, {
     room: roomId,
-    subject: body.subject,
+    subject: integratorSubject(key.id, body.subject),
     name: body.name ?? "",
     role: body.role ?? "guest",
     ttlSeconds: body.ttlSeconds ?? 3600,

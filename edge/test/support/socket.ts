@@ -159,7 +159,19 @@ export async function guestToken(roomId: string, displayName?: string): Promise<
   return ((await response.json()) as { token: string }).token;
 }
 
-/** A token from the integrator API, for any identity and role. */
+/** A room made through the integrator API (open to guest links unless told otherwise), with a host token. */
+export async function createIntegratorRoom(body: Record<string, unknown> = {}): Promise<{ roomId: string; token: string }> {
+  const response = await api("/api/v1/rooms", {
+    method: "POST",
+    headers: { authorization: `Bearer ${testEnv.TEST_API_KEY}` },
+    body: JSON.stringify({ open: true, ...body }),
+  });
+  if (response.status !== 201) throw new Error(`create integrator room: ${response.status} ${await response.text()}`);
+  const { roomId } = (await response.json()) as { roomId: string };
+  return { roomId, token: await mintToken(roomId, { subject: "host", role: "host", name: "Host" }) };
+}
+
+/** A token from the integrator API, for any identity and role (rooms that key created only). */
 export async function mintToken(roomId: string, body: { subject: string; role?: string; name?: string; ttlSeconds?: number }): Promise<string> {
   const response = await api(`/api/v1/rooms/${roomId}/tokens`, {
     method: "POST",
