@@ -202,6 +202,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         "turn-agent",
         {
           NODE_ID: "turn-local",
+          // The agent's health check allocates with the edge's secret, as in production.
+          TURN_SECRET: secret,
           TURN_PROBE_HOST: "127.0.0.1",
           TURN_PROBE_PORT: String(port),
           TURN_URLS: `turn:127.0.0.1:${port}?transport=udp,turn:127.0.0.1:${port}?transport=tcp`,

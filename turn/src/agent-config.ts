@@ -14,6 +14,8 @@ const EnvSchema = v.object({
   TURN_BPS_CAPACITY: v.optional(Int(1, Number.MAX_SAFE_INTEGER)),
   /** Comma-separated: the URLs browsers use for this node (turn:host:3478?transport=udp, …). */
   TURN_URLS: v.optional(v.string()),
+  /** The edge's TURN_SECRET, read the same way (its first secret is the one it mints with). */
+  TURN_SECRET: v.optional(v.string()),
 });
 
 export interface AgentConfig extends NodeIdentity {
@@ -26,6 +28,11 @@ export interface AgentConfig extends NodeIdentity {
   readonly bpsCapacity: number;
   /** What the edge hands out for this node; none means the node is not offered to browsers. */
   readonly urls: string[];
+  /**
+   * The secret the edge mints browsers' credentials with: the health probe signs a TURN
+   * Allocate with a credential minted from it. Undefined: the probe is STUN only.
+   */
+  readonly turnSecret: string | undefined;
 }
 
 function turnUrls(value: string | undefined): string[] {
@@ -49,5 +56,6 @@ export function loadAgentConfig(env: Record<string, string | undefined> = proces
     healthFailures: e.HEALTH_FAILURES,
     bpsCapacity: e.TURN_BPS_CAPACITY ?? DEFAULT_LIMITS.bpsCapacity,
     urls: turnUrls(e.TURN_URLS),
+    turnSecret: e.TURN_SECRET?.split(/[\s,]+/).find(Boolean),
   };
 }

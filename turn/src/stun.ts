@@ -3,8 +3,8 @@ import { crc32 } from "node:zlib";
 
 /**
  * The slice of STUN (RFC 8489) and TURN (RFC 8656) Meridian speaks itself: the agent's
- * health probe (a Binding request) and the tests' TURN client. Messages are encoded and
- * decoded here; sockets live with the callers.
+ * health probes (a Binding request; an authenticated Allocate and its release) and the
+ * tests' TURN client. Messages are encoded and decoded here; sockets live with the callers.
  */
 
 export const MAGIC_COOKIE = 0x2112a442;
@@ -204,4 +204,39 @@ function addressBytes(address: TransportAddress): Buffer {
 /** A Binding request: what the health probe sends and what browsers send for srflx candidates. */
 export function bindingRequest(transactionId = newTransactionId()): Buffer {
   return encodeMessage({ method: Method.Binding, cls: Class.Request, transactionId, fingerprint: true });
+}
+
+/** REQUESTED-TRANSPORT UDP (17): the only relay Meridian's coturn offers (`no-tcp-relay`). */
+export const REQUESTED_TRANSPORT_UDP: StunAttribute = { type: Attr.RequestedTransport, value: Buffer.from([17, 0, 0, 0]) };
+
+export function lifetimeAttribute(seconds: number): StunAttribute {
+  const value = Buffer.alloc(4);
+  value.writeUInt32BE(seconds);
+  return { type: Attr.Lifetime, value };
+}
+
+/** What a client keeps from the server's 401 challenge to sign its requests (RFC 8489 §9.2). */
+export interface LongTermAuth {
+  readonly username: string;
+  readonly realm: string;
+  /** Replaced when the server answers 438 (stale nonce) with a fresh one. */
+  nonce: Buffer;
+  readonly key: Buffer;
+}
+
+/** The long-term credential for a 401 challenge; undefined when it lacks REALM or NONCE. */
+export function answerChallenge(challenge: StunMessage, username: string, password: string): LongTermAuth | undefined {
+  const realm = getAttribute(challenge, Attr.Realm)?.toString("utf8");
+  const nonce = getAttribute(challenge, Attr.Nonce);
+  if (!realm || !nonce) return undefined;
+  return { username, realm, nonce: Buffer.from(nonce), key: longTermKey(username, realm, password) };
+}
+
+/** USERNAME, REALM, NONCE: the attributes an authenticated request carries before its MESSAGE-INTEGRITY. */
+export function credentialAttributes(auth: LongTermAuth): StunAttribute[] {
+  return [
+    { type: Attr.Username, value: Buffer.from(auth.username) },
+    { type: Attr.Realm, value: Buffer.from(auth.realm) },
+    { type: Attr.Nonce, value: auth.nonce },
+  ];
 }

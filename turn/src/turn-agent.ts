@@ -15,7 +15,7 @@ import { edgeConnectUrl } from "../../sfu-nodes/src/config.ts";
 import type { Logger } from "../../sfu-nodes/src/log.ts";
 import type { AgentConfig } from "./agent-config.ts";
 import { ThroughputMeter } from "./net-throughput.ts";
-import { probeStun, type ProbeTarget } from "./probe.ts";
+import { probeAllocate, probeStun, type AllocateProbeResult, type ProbeTarget } from "./probe.ts";
 
 export const AGENT_VERSION = "0.1.0";
 const PROBE_TIMEOUT_MS = 1000;
@@ -30,6 +30,9 @@ export const REFUSE_MEDIA_CALLS = Object.fromEntries(
   ]),
 ) as unknown as Handlers<EdgeToNodeMethods, unknown>;
 
+/** One health check's verdict; `reason` says why coturn is not fit to hand out. */
+type HealthVerdict = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
 export interface TurnAgentDeps {
   readonly probe?: (target: ProbeTarget, timeoutMs: number) => Promise<boolean>;
   readonly meter?: ThroughputMeter;
@@ -39,9 +42,10 @@ export interface TurnAgentDeps {
 
 /**
  * Registers a coturn host with the edge and keeps its state honest: it advertises
- * `active` only while coturn answers STUN on its listening port, and `draining` before
- * that, after a few missed probes, and while shutting down, so the edge hands out
- * this node's TURN URLs only while they work.
+ * `active` only while coturn answers STUN on its listening port and, given the edge's
+ * TURN secret, grants an Allocate signed with a credential minted from it; `draining`
+ * before that, after a few failed checks, and while shutting down, so the edge hands
+ * out this node's TURN URLs only while they work.
  */
 export class TurnAgent {
   readonly link: EdgeLink;
@@ -52,6 +56,7 @@ export class TurnAgent {
   #state: NodeState = "draining";
   #healthy = false;
   #failures = 0;
+  #lastReason: string | undefined;
   #stopping = false;
   #healthTimer: NodeJS.Timeout | undefined;
   #probing: Promise<void> | undefined;
@@ -95,6 +100,9 @@ export class TurnAgent {
 
   /** Probes coturn once before dialling, so a healthy node registers as active. */
   async start(): Promise<void> {
+    if (!this.#config.turnSecret) {
+      this.#log.warn("TURN_SECRET is not set: the health check is STUN only and cannot tell that coturn refuses the edge's credentials");
+    }
     await this.#checkHealth();
     this.link.start();
     this.#scheduleHealthCheck();
@@ -118,27 +126,49 @@ export class TurnAgent {
   }
 
   async #checkHealth(): Promise<void> {
-    // Probes run one after another (the next is scheduled when this one ends), so a
-    // full second to answer costs nothing on a healthy node and forgives a busy one.
-    const ok = await this.#probe(this.#config.probe, PROBE_TIMEOUT_MS);
+    const verdict = await this.#probeCoturn();
     if (this.#stopping) return;
-    if (ok) {
+    if (verdict.ok) {
       this.#failures = 0;
+      this.#lastReason = undefined;
       if (!this.#healthy) {
         this.#healthy = true;
-        this.#log.info("coturn answers STUN; node active", { probe: this.#config.probe });
+        this.#log.info("coturn is healthy; node active", { probe: this.#config.probe, allocate: this.#config.turnSecret !== undefined });
         await this.#setState("active");
       }
       return;
     }
     this.#failures++;
-    if (this.#healthy && this.#failures >= this.#config.healthFailures) {
+    const { reason } = verdict;
+    if (this.#failures < this.#config.healthFailures) return;
+    if (this.#healthy) {
       this.#healthy = false;
-      this.#log.warn("coturn stopped answering STUN; node draining", { probe: this.#config.probe, failures: this.#failures });
+      this.#log.warn("coturn health check failed; node draining", { probe: this.#config.probe, failures: this.#failures, reason });
       await this.#setState("draining");
-    } else if (!this.#healthy && this.#failures === this.#config.healthFailures) {
-      this.#log.warn("coturn does not answer STUN yet", { probe: this.#config.probe });
+    } else if (reason !== this.#lastReason) {
+      // Once per cause rather than once per probe: a node can stay unhealthy for hours.
+      this.#log.warn("coturn is not healthy; node stays draining", { probe: this.#config.probe, failures: this.#failures, reason });
     }
+    this.#lastReason = reason;
+  }
+
+  async #probeCoturn(): Promise<HealthVerdict> {
+    // Probes run one after another (the next is scheduled when this one ends), so a
+    // full second to answer costs nothing on a healthy node and forgives a busy one.
+    if (!(await this.#probe(this.#config.probe, PROBE_TIMEOUT_MS))) return { ok: false, reason: "coturn does not answer STUN" };
+    const secret = this.#config.turnSecret;
+    if (!secret) return { ok: true };
+    let result: AllocateProbeResult;
+    try {
+      result = await probeAllocate(this.#config.probe, { secret, userId: `health-probe.${this.#config.nodeId}`, timeoutMs: PROBE_TIMEOUT_MS });
+    } catch (error) {
+      // A throw would end the health loop and leave the last reported state standing.
+      return { ok: false, reason: `the TURN Allocate probe failed: ${(error as Error).message}` };
+    }
+    if (result.ok && !result.released) {
+      this.#log.warn("coturn did not confirm the release of the probe's allocation; it holds a relay port until it expires", { relayed: result.relayed });
+    }
+    return result;
   }
 
   async #setState(state: NodeState): Promise<void> {

@@ -3,16 +3,21 @@ import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { PROTOCOL_VERSION } from "@meridian/protocol";
-import { createLogger } from "../../sfu-nodes/src/log.ts";
+import { createLogger, type Logger } from "../../sfu-nodes/src/log.ts";
 import { loadAgentConfig, type AgentConfig } from "../src/agent-config.ts";
+import { REFUSED_SECRET_REASON, probeStun } from "../src/probe.ts";
 import { devParams } from "../src/render-config.ts";
 import { TurnAgent } from "../src/turn-agent.ts";
 import { coturnAvailable, killAndWait, startCoturn, type RunningCoturn } from "./support/coturn.ts";
 import { startFakeEdge, type FakeEdge, type Frame } from "./support/fake-edge.ts";
+import { startUdpTap } from "./support/udp-tap.ts";
 
 /** The TURN agent against a scripted edge and a real coturn it health-checks. */
 
 const NODE_SECRET = "node-secret-0123456789abcdef";
+/** The edge's TURN secret, and one coturn was wrongly given instead. */
+const TURN_SECRET = "dev-secret-agent-0123456789abcdef";
+const STALE_TURN_SECRET = "stale-secret-agent-0123456789abcd";
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -24,11 +29,52 @@ async function edge(): Promise<FakeEdge> {
   return e;
 }
 
-async function coturn(ports?: RunningCoturn["ports"]): Promise<RunningCoturn> {
-  const c = await startCoturn({ params: (p) => devParams("dev-secret-agent", { ports: p }), ...(ports ? { ports } : {}) });
+async function coturn(ports?: RunningCoturn["ports"], secret = TURN_SECRET): Promise<RunningCoturn> {
+  const c = await startCoturn({ params: (p) => devParams(secret, { ports: p }), ...(ports ? { ports } : {}) });
   cleanups.push(() => c.stop());
   return c;
 }
+
+type LogLine = Record<string, unknown> & { level: string; msg: string };
+
+/** A logger that keeps its lines, and waits for one. */
+function captureLog(): { log: Logger; lines: LogLine[]; next(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine> } {
+  const lines: LogLine[] = [];
+  const waiters: Array<{ match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }> = [];
+  const log = createLogger("test", "info", (text) => {
+    const line = JSON.parse(text) as LogLine;
+    lines.push(line);
+    for (const waiter of waiters.filter((w) => w.match(line))) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve(line);
+    }
+  });
+  return {
+    log,
+    lines,
+    next(match, timeoutMs = 8000) {
+      const seen = lines.find(match);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const waiter = {
+          match,
+          resolve: (line: LogLine) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        };
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          reject(new Error(`no matching log line in ${timeoutMs} ms; got:\n${lines.map((l) => JSON.stringify(l)).join("\n")}`));
+        }, timeoutMs);
+        waiters.push(waiter);
+      });
+    },
+  };
+}
+
+const refusedSecret = (line: LogLine) => line.level === "warn" && String(line.reason).includes(REFUSED_SECRET_REASON);
+const authProbeOff = (line: LogLine) => line.level === "warn" && line.msg.startsWith("TURN_SECRET is not set");
 
 function env(edgeUrl: string, probePort: number): Record<string, string> {
   return {
@@ -63,14 +109,23 @@ describe("agent configuration", () => {
     expect(() => loadAgentConfig({ NODE_SECRET, NODE_ID: "bad id!" })).toThrow(/NODE_ID/);
     expect(() => loadAgentConfig({ NODE_SECRET, TURN_URLS: "http://203.0.113.9" })).toThrow(/TURN_URLS/);
   });
+
+  it("reads TURN_SECRET like the edge (the first of its secrets) and leaves it unset when absent or empty", () => {
+    expect(loadAgentConfig({ NODE_SECRET, TURN_SECRET: "current-one previous-one" }).turnSecret).toBe("current-one");
+    expect(loadAgentConfig({ NODE_SECRET, TURN_SECRET: " current-one,previous-one" }).turnSecret).toBe("current-one");
+    expect(loadAgentConfig({ NODE_SECRET }).turnSecret).toBeUndefined();
+    expect(loadAgentConfig({ NODE_SECRET, TURN_SECRET: "" }).turnSecret).toBeUndefined();
+  });
 });
 
 describe.runIf(coturnAvailable())("TURN agent", () => {
   it("registers as an active TURN node, refuses media calls, drains while coturn is down and recovers", async () => {
     const e = await edge();
     const server = await coturn();
+    // No TURN_SECRET: the STUN-only check of before, which says so once.
     const config: AgentConfig = loadAgentConfig(env(e.url, server.ports.listeningPort));
-    const agent = new TurnAgent(config, createLogger("test", "silent"), { backoff: { baseMs: 20, maxMs: 100 } });
+    const captured = captureLog();
+    const agent = new TurnAgent(config, captured.log, { backoff: { baseMs: 20, maxMs: 100 } });
     cleanups.push(() => agent.stop());
     await agent.start();
 
@@ -100,6 +155,56 @@ describe.runIf(coturnAvailable())("TURN agent", () => {
     await coturn(ports);
     await e.next(loadWith("active"));
     expect(agent.state).toBe("active");
+    expect(captured.lines.filter(authProbeOff)).toHaveLength(1);
+  });
+
+  it("with the edge's TURN secret: active while coturn grants an allocation, draining with the reason when coturn's secret stops matching, active again once it matches", async () => {
+    const e = await edge();
+    const matching = await coturn();
+    const stale = await coturn(undefined, STALE_TURN_SECRET);
+    // The agent probes through the tap, which can switch it to the other coturn with
+    // no gap in STUN answers: only the secret changes under the agent.
+    const tap = await startUdpTap({ host: matching.host, port: matching.ports.listeningPort });
+    cleanups.push(() => tap.close());
+    const captured = captureLog();
+    // Probes 200 ms apart: coturn frees a released allocation a second later, and the
+    // probe's user may hold 12 (user-quota).
+    const config = loadAgentConfig({ ...env(e.url, tap.port), TURN_SECRET, HEALTH_INTERVAL_MS: "200" });
+    const agent = new TurnAgent(config, captured.log, { backoff: { baseMs: 20, maxMs: 100 } });
+    cleanups.push(() => agent.stop());
+    await agent.start();
+    expect((await e.next(isRegister)).params).toMatchObject({ load: { state: "active", workers: 1 } });
+    expect(captured.lines.filter(authProbeOff)).toHaveLength(0);
+
+    tap.retarget({ host: stale.host, port: stale.ports.listeningPort });
+    const drained = await captured.next((line) => line.msg === "coturn health check failed; node draining");
+    expect(String(drained.reason)).toContain(REFUSED_SECRET_REASON);
+    expect(drained.failures).toBe(2);
+    await e.next(loadWith("draining"));
+    expect(agent.state).toBe("draining");
+
+    tap.retarget({ host: matching.host, port: matching.ports.listeningPort });
+    await e.next(loadWith("active"));
+    expect(agent.state).toBe("active");
+  });
+
+  it("registers as draining, and says why, while coturn answers STUN but refuses the edge's TURN secret", async () => {
+    const e = await edge();
+    const server = await coturn(undefined, STALE_TURN_SECRET);
+    // The check of before would call this coturn healthy.
+    expect(await probeStun({ host: server.host, port: server.ports.listeningPort })).toBe(true);
+    const captured = captureLog();
+    const agent = new TurnAgent(
+      loadAgentConfig({ ...env(e.url, server.ports.listeningPort), TURN_SECRET, HEALTH_INTERVAL_MS: "200" }),
+      captured.log,
+    );
+    cleanups.push(() => agent.stop());
+    await agent.start();
+    expect((await e.next(isRegister)).params).toMatchObject({ kind: "turn", load: { state: "draining", workers: 0 } });
+    const line = await captured.next(refusedSecret);
+    expect(line).toMatchObject({ msg: "coturn is not healthy; node stays draining" });
+    expect(agent.state).toBe("draining");
+    expect(JSON.stringify(captured.lines)).not.toContain(TURN_SECRET);
   });
 
   it("registers as draining while coturn does not answer", async () => {
@@ -116,7 +221,7 @@ describe.runIf(coturnAvailable())("TURN agent", () => {
     const server = await coturn();
     const entry = fileURLToPath(new URL("../src/agent.ts", import.meta.url));
     const child = spawn(process.execPath, [entry], {
-      env: { PATH: process.env.PATH ?? "", ...env(e.url, server.ports.listeningPort), LOG_LEVEL: "info" },
+      env: { PATH: process.env.PATH ?? "", ...env(e.url, server.ports.listeningPort), TURN_SECRET, HEALTH_INTERVAL_MS: "200", LOG_LEVEL: "info" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
@@ -140,5 +245,7 @@ describe.runIf(coturnAvailable())("TURN agent", () => {
     // JSON lines only, and the secret never in them.
     for (const line of output.trim().split("\n")) expect(() => JSON.parse(line)).not.toThrow();
     expect(output).not.toContain(NODE_SECRET);
+    expect(output).not.toContain(TURN_SECRET);
+    expect(output).not.toContain("TURN_SECRET is not set");
   });
 });

@@ -4,6 +4,9 @@ import {
   Attr,
   Class,
   Method,
+  REQUESTED_TRANSPORT_UDP,
+  answerChallenge,
+  credentialAttributes,
   decodeMessage,
   decodeXorAddress,
   encodeMessage,
@@ -11,10 +14,10 @@ import {
   errorCode,
   framedLength,
   getAttribute,
-  longTermKey,
   newTransactionId,
   verifyIntegrity,
   bindingRequest,
+  type LongTermAuth,
   type StunAttribute,
   type StunMessage,
   type TransportAddress,
@@ -28,15 +31,13 @@ import {
 
 export type TurnResult<T> = ({ ok: true } & T) | { ok: false; code: number; reason: string };
 
-const UDP_TRANSPORT = Buffer.from([17, 0, 0, 0]);
-
 export class TurnClient {
   readonly #socket: Socket;
   readonly #server: { host: string; port: number };
   readonly #waiting = new Map<string, (message: StunMessage) => void>();
   readonly #data: Array<{ peer: TransportAddress; data: Buffer }> = [];
   readonly #dataWaiters: Array<() => void> = [];
-  #auth: { username: string; realm: string; nonce: Buffer; key: Buffer } | undefined;
+  #auth: LongTermAuth | undefined;
 
   private constructor(socket: Socket, server: { host: string; port: number }) {
     this.#socket = socket;
@@ -56,20 +57,18 @@ export class TurnClient {
 
   /** Allocate a UDP relay; answers the 401 challenge with the given REST API credential. */
   async allocate(username: string, password: string): Promise<TurnResult<{ relayed: TransportAddress; integrityOk: boolean }>> {
-    const challenge = await this.#request(Method.Allocate, [{ type: Attr.RequestedTransport, value: UDP_TRANSPORT }]);
+    const challenge = await this.#request(Method.Allocate, [REQUESTED_TRANSPORT_UDP]);
     const challengeError = errorCode(challenge);
     if (challengeError?.code !== 401) throw new Error(`expected a 401 challenge, got ${JSON.stringify(challengeError ?? "success")}`);
-    const realm = getAttribute(challenge, Attr.Realm)?.toString("utf8");
-    const nonce = getAttribute(challenge, Attr.Nonce);
-    if (!realm || !nonce) throw new Error("the 401 challenge carries no REALM or NONCE");
-    const key = longTermKey(username, realm, password);
-    this.#auth = { username, realm, nonce, key };
-    const response = await this.#authenticated(Method.Allocate, [{ type: Attr.RequestedTransport, value: UDP_TRANSPORT }]);
+    const auth = answerChallenge(challenge, username, password);
+    if (!auth) throw new Error("the 401 challenge carries no REALM or NONCE");
+    this.#auth = auth;
+    const response = await this.#authenticated(Method.Allocate, [REQUESTED_TRANSPORT_UDP]);
     const failure = errorCode(response);
     if (failure) return { ok: false, ...failure };
     const relayed = getAttribute(response, Attr.XorRelayedAddress);
     if (!relayed) throw new Error("Allocate success without XOR-RELAYED-ADDRESS");
-    return { ok: true, relayed: decodeXorAddress(relayed, response.transactionId), integrityOk: verifyIntegrity(response, key) };
+    return { ok: true, relayed: decodeXorAddress(relayed, response.transactionId), integrityOk: verifyIntegrity(response, auth.key) };
   }
 
   async createPermission(peerAddress: string): Promise<TurnResult<object>> {
@@ -120,12 +119,7 @@ export class TurnClient {
     if (!auth) throw new Error("allocate first");
     const response = await this.#request(
       method,
-      [
-        ...attributes,
-        { type: Attr.Username, value: Buffer.from(auth.username) },
-        { type: Attr.Realm, value: Buffer.from(auth.realm) },
-        { type: Attr.Nonce, value: auth.nonce },
-      ],
+      [...attributes, ...credentialAttributes(auth)],
       auth.key,
       transactionId,
     );
