@@ -87,7 +87,7 @@ describe.runIf(terraformAvailable())("ports: what nodes listen on is what the fi
 
   it("Terraform's templatefile() and the TypeScript renderer produce the same coturn config", () => {
     const fixture = readFileSync(join(TERRAFORM_DIR, "test/fixtures/render/main.tf"), "utf8");
-    expect(fixture).toContain('a = { node_id = "turn-eu-central-1-a", public_ip = "198.51.100.10", private_ip = "10.40.1.10" }');
+    expect(fixture).toContain('a = { node_id = "turn-eu-central-1-a", public_ip = "198.51.100.10", private_ip = "10.40.1.10", hostname = "turn-a.eu.example.org" }');
     const fromTypeScript = renderTurnConfig({
       variant: "production",
       realm: "meridian",

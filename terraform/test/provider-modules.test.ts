@@ -95,6 +95,23 @@ describe.runIf(hclAvailable(parse))("provider modules (parsed HCL)", () => {
       expect(resources(region, "aws_eip_association").turn!.for_each).toBe("${local.turn_nodes}");
     });
 
+    it("hold terminating SFU instances in a hook that outlasts the node's stop and lets them go when it runs out", () => {
+      const hooks = resources(region, "aws_autoscaling_lifecycle_hook");
+      expect(Object.keys(hooks)).toEqual(["sfu_drain"]);
+      const hook = hooks.sfu_drain!;
+      expect(hook.autoscaling_group_name).toBe("${aws_autoscaling_group.sfu.name}");
+      expect(hook.lifecycle_transition).toBe("autoscaling:EC2_INSTANCE_TERMINATING");
+      expect(hook.default_result).toBe("CONTINUE");
+      expect(hook.heartbeat_timeout).toBe("${local.sfu_termination_heartbeat_s}");
+      const locals = Object.assign({}, ...((region.locals as { list?: Body[] })?.list ?? [])) as Body;
+      expect(locals.sfu_termination_heartbeat_s).toMatch(/^\$\{module\.bootstrap\.sfu_shutdown\.stop_timeout_s \+ \d+\}$/);
+      // Completed by its timeout, not by the node: no notification target, no role.
+      expect(hook.notification_target_arn).toBeUndefined();
+      expect(hook.role_arn).toBeUndefined();
+      // An inline hook would be deleted with the group, after its instances waited it out.
+      expect(resources(region, "aws_autoscaling_group").sfu!.initial_lifecycle_hook).toBeUndefined();
+    });
+
     it("grant nodes no AWS permission beyond Session Manager", () => {
       const attachments = Object.values(resources(region, "aws_iam_role_policy_attachment"));
       expect(attachments.map((a) => a.policy_arn)).toEqual([

@@ -32,6 +32,7 @@ module "eu" {
   turn_tls                 = local.common.turn_tls
   sfu_capacity             = local.common.sfu_capacity
   turn_count               = local.common.turn_count
+  turn_hostnames           = lookup(var.turn_hostnames, "eu-central-1", {})
   tags                     = local.common.tags
 }
 
@@ -52,6 +53,7 @@ module "us" {
   turn_tls                 = local.common.turn_tls
   sfu_capacity             = local.common.sfu_capacity
   turn_count               = local.common.turn_count
+  turn_hostnames           = lookup(var.turn_hostnames, "us-east-1", {})
   tags                     = local.common.tags
 }
 
@@ -72,5 +74,6 @@ module "ap" {
   turn_tls                 = local.common.turn_tls
   sfu_capacity             = local.common.sfu_capacity
   turn_count               = local.common.turn_count
+  turn_hostnames           = lookup(var.turn_hostnames, "ap-southeast-1", {})
   tags                     = local.common.tags
 }

@@ -29,7 +29,7 @@ variable "turn_static_auth_secrets" {
 }
 
 variable "turn_tls" {
-  description = "Certificate (chain) and key for turns:; null for a self-signed placeholder."
+  description = "Certificate (chain) and key for turns:, covering every name in turn_hostnames; null for a self-signed placeholder (no turns: URLs)."
   type = object({
     certificate_pem = string
     private_key_pem = string
@@ -52,4 +52,14 @@ variable "turn_count" {
   description = "TURN nodes per region."
   type        = number
   default     = 1
+}
+
+variable "turn_hostnames" {
+  description = "DNS names pointing at TURN nodes' Elastic IPs, by region then node key: { \"eu-central-1\" = { \"turn-00\" = \"turn-eu-00.example.org\" } }. turns: URLs are advertised only for nodes named here (and only with turn_tls, whose certificate must cover the names)."
+  type        = map(map(string))
+  default     = {}
+  validation {
+    condition     = alltrue([for r in keys(var.turn_hostnames) : contains(["eu-central-1", "us-east-1", "ap-southeast-1"], r)])
+    error_message = "turn_hostnames: regions are eu-central-1, us-east-1 and ap-southeast-1."
+  }
 }

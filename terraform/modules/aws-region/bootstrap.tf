@@ -29,10 +29,11 @@ module "bootstrap" {
   source_repository        = var.source_repository
   source_ref               = var.source_ref
   instance_metadata        = "aws-imdsv2"
-  sfu                      = { node_id_prefix = "${var.name}-sfu" }
+  sfu                      = { node_id_prefix = "${var.name}-sfu", drain_timeout_s = var.sfu_drain_timeout_s }
   turn_realm               = var.turn_realm
   turn_static_auth_secrets = var.turn_static_auth_secrets
   turn_tls                 = var.turn_tls
+  advertise_turns_on_ip    = var.advertise_turns_on_ip
   # The VPC is private space already denied, unless an operator picks a public block.
   extra_denied_peer_cidrs = [var.vpc_cidr]
   extra_runcmd            = local.ssm_agent_install
@@ -42,6 +43,7 @@ module "bootstrap" {
       node_id    = node.node_id
       public_ip  = aws_eip.turn[key].public_ip
       private_ip = node.private_ip
+      hostname   = lookup(var.turn_hostnames, key, null)
     }
   }
 }

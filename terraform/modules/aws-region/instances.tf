@@ -82,7 +82,7 @@ resource "aws_autoscaling_group" "sfu" {
   }
 
   # A new launch template version (new code, new secret) rolls the fleet gradually;
-  # each stopped node drains first (SIGTERM -> draining).
+  # each replaced node drains first (the termination hook below).
   instance_refresh {
     strategy = "Rolling"
     preferences {
@@ -98,6 +98,32 @@ resource "aws_autoscaling_group" "sfu" {
 
   lifecycle {
     ignore_changes = [desired_capacity]
+  }
+}
+
+# Scale-in and instance refresh terminate through this hook: the instance waits in
+# Terminating:Wait while node-bootstrap's lifecycle timer sees the target state in IMDS and
+# stops the SFU unit, which drains. Nothing completes the hook (nodes have no AWS
+# permission); the heartbeat running out lets termination go on, so it must outlast
+# systemd's stop timeout plus the timer's period and the delay before IMDS shows the new
+# state. A separate resource, not an initial_lifecycle_hook: destroy removes it before
+# the group, so tearing a region down does not wait out a heartbeat.
+locals {
+  sfu_termination_heartbeat_s = module.bootstrap.sfu_shutdown.stop_timeout_s + 60
+}
+
+resource "aws_autoscaling_lifecycle_hook" "sfu_drain" {
+  name                   = "${var.name}-sfu-drain"
+  autoscaling_group_name = aws_autoscaling_group.sfu.name
+  lifecycle_transition   = "autoscaling:EC2_INSTANCE_TERMINATING"
+  heartbeat_timeout      = local.sfu_termination_heartbeat_s
+  default_result         = "CONTINUE"
+
+  lifecycle {
+    precondition {
+      condition     = local.sfu_termination_heartbeat_s <= 7200 && local.sfu_termination_heartbeat_s > module.bootstrap.sfu_shutdown.stop_timeout_s + module.bootstrap.sfu_shutdown.lifecycle_poll_s
+      error_message = "the SFU termination hook must outlast the node's stop timeout and poll period, within AWS's 7200 s."
+    }
   }
 }
 

@@ -8,26 +8,27 @@ output "sfu_autoscaling_group" {
 }
 
 output "turn_nodes" {
-  description = "TURN nodes: edge node id, public (Elastic) IP, private IP, instance id."
+  description = "TURN nodes: edge node id, public (Elastic) IP, the DNS name to point at it (null: none given), private IP, instance id."
   value = {
     for key, node in local.turn_nodes : key => {
       node_id     = node.node_id
       public_ip   = aws_eip.turn[key].public_ip
+      hostname    = lookup(var.turn_hostnames, key, null)
       private_ip  = node.private_ip
       instance_id = aws_instance.turn[key].id
     }
   }
+  precondition {
+    # A name for a node that does not exist is a typo or a turn_count cut short: its
+    # DNS record would point at an address nothing serves.
+    condition     = alltrue([for k in keys(var.turn_hostnames) : contains(keys(local.turn_nodes), k)])
+    error_message = "turn_hostnames names a TURN node this region does not have (keys run turn-00 to turn-NN for turn_count nodes)."
+  }
 }
 
 output "turn_urls" {
-  description = "ICE server URLs for this region's TURN nodes (the edge hands these out with minted credentials)."
-  value = flatten([
-    for key, node in local.turn_nodes : [
-      "turn:${aws_eip.turn[key].public_ip}:${module.bootstrap.ports.turn.listeningPort}?transport=udp",
-      "turn:${aws_eip.turn[key].public_ip}:${module.bootstrap.ports.turn.listeningPort}?transport=tcp",
-      "turns:${aws_eip.turn[key].public_ip}:${module.bootstrap.ports.turn.altTlsListeningPort}?transport=tcp",
-    ]
-  ])
+  description = "ICE server URLs for this region's TURN nodes, exactly what their agents register with the edge: turn: on each Elastic IP, turns: under each hostname (with turn_tls)."
+  value       = flatten([for key in keys(local.turn_nodes) : module.bootstrap.turn_urls[key]])
 }
 
 output "firewall" {

@@ -102,6 +102,18 @@ variable "sfu_cpu_target" {
   default     = 55
 }
 
+variable "sfu_drain_timeout_s" {
+  description = "How long a stopping SFU node (scale-in, instance refresh, systemctl stop) lets its rooms finish before the edge moves the rest. The group's termination hook holds an instance a little longer than that."
+  type        = number
+  default     = 600
+  validation {
+    # AWS caps a lifecycle hook's heartbeat at 7200 s; the hook adds systemd's 30 s
+    # stop margin (node-bootstrap) and 60 s of its own.
+    condition     = var.sfu_drain_timeout_s >= 0 && var.sfu_drain_timeout_s <= 7110 && floor(var.sfu_drain_timeout_s) == var.sfu_drain_timeout_s
+    error_message = "sfu_drain_timeout_s: whole seconds, 0 to 7110 (a termination hook waits at most 7200 s)."
+  }
+}
+
 # ── TURN ───────────────────────────────────────────────────────────────────────────
 
 variable "turn_count" {
@@ -120,6 +132,22 @@ variable "turn_instance_type" {
   default     = "c6in.large"
 }
 
+variable "turn_hostnames" {
+  description = "DNS names of TURN nodes, keyed like the turn_nodes output (turn-00, turn-01, ...); each must resolve to that node's Elastic IP and be covered by turn_tls. A node's turns: URL uses its name; a node without one gets no turns: URL (see advertise_turns_on_ip)."
+  type        = map(string)
+  default     = {}
+  validation {
+    condition     = alltrue([for k in keys(var.turn_hostnames) : can(regex("^turn-[0-9]{2}$", k))])
+    error_message = "turn_hostnames: keys are TURN node keys, turn-00 to turn-19."
+  }
+}
+
+variable "advertise_turns_on_ip" {
+  description = "Advertise turns:<Elastic IP>:443 for TURN nodes without a hostname. Only for a turn_tls certificate with the IP addresses as subjectAltNames; any other certificate fails every such handshake."
+  type        = bool
+  default     = false
+}
+
 variable "turn_realm" {
   description = "coturn realm."
   type        = string
@@ -133,7 +161,7 @@ variable "turn_static_auth_secrets" {
 }
 
 variable "turn_tls" {
-  description = "PEM certificate and key for turns:, or null for a self-signed placeholder."
+  description = "PEM certificate and key for turns:, valid for every name in turn_hostnames; null for a self-signed placeholder (and no turns: URLs)."
   type = object({
     certificate_pem = string
     private_key_pem = string

@@ -87,6 +87,20 @@ locals {
   ]
 
   # ── SFU ──────────────────────────────────────────────────────────────────────────
+  # systemd's SIGKILL comes this long after SIGTERM: the drain, plus time for the edge to
+  # move what is left and the node to exit.
+  sfu_stop_timeout_s = var.sfu.drain_timeout_s + 30
+
+  # Only AWS has the autoscaling lifecycle state in instance metadata; elsewhere the
+  # watcher would poll an address that does not answer.
+  sfu_lifecycle_watch  = var.instance_metadata == "aws-imdsv2"
+  sfu_lifecycle_poll_s = 5
+  sfu_lifecycle_files = !local.sfu_lifecycle_watch ? [] : [
+    { path = "/usr/local/sbin/meridian-sfu-lifecycle", permissions = "0755", content = file("${path.module}/templates/meridian-sfu-lifecycle.sh") },
+    { path = "/etc/systemd/system/meridian-sfu-lifecycle.service", permissions = "0644", content = file("${path.module}/templates/meridian-sfu-lifecycle.service") },
+    { path = "/etc/systemd/system/meridian-sfu-lifecycle.timer", permissions = "0644", content = templatefile("${path.module}/templates/meridian-sfu-lifecycle.timer.tftpl", { poll_s = local.sfu_lifecycle_poll_s }) },
+  ]
+
   sfu_env = join("\n", compact([
     "EDGE_URL=${var.edge_url}",
     "NODE_SECRET=${var.node_secret}",
@@ -126,12 +140,14 @@ locals {
       },
       { path = "/etc/meridian/sfu.env", permissions = "0600", content = local.sfu_env },
       { path = "/etc/systemd/system/meridian-node-env.service", permissions = "0644", content = file("${path.module}/templates/meridian-node-env.service") },
-      { path = "/etc/systemd/system/meridian-sfu.service", permissions = "0644", content = templatefile("${path.module}/templates/meridian-sfu.service.tftpl", { stop_timeout_s = var.sfu.drain_timeout_s + 30 }) },
-    ])
-    runcmd = concat(local.common_prelude, [
-      "systemctl daemon-reload",
-      "systemctl enable --now meridian-node-env.service meridian-sfu.service",
-    ], var.extra_runcmd)
+      { path = "/etc/systemd/system/meridian-sfu.service", permissions = "0644", content = templatefile("${path.module}/templates/meridian-sfu.service.tftpl", { stop_timeout_s = local.sfu_stop_timeout_s }) },
+    ], local.sfu_lifecycle_files)
+    runcmd = concat(
+      local.common_prelude,
+      ["systemctl daemon-reload", "systemctl enable --now meridian-node-env.service meridian-sfu.service"],
+      local.sfu_lifecycle_watch ? ["systemctl enable --now meridian-sfu-lifecycle.timer"] : [],
+      var.extra_runcmd,
+    )
   }
 
   # ── TURN ─────────────────────────────────────────────────────────────────────────
@@ -146,10 +162,9 @@ locals {
       "TURN_PROBE_HOST=${node.private_ip}",
       "TURN_PROBE_PORT=${local.ports.turn.listeningPort}",
       "TURN_BPS_CAPACITY=${var.turn_limits.bps_capacity}",
-      "TURN_URLS=${join(",", concat(
-        ["turn:${node.public_ip}:${local.ports.turn.listeningPort}?transport=udp", "turn:${node.public_ip}:${local.ports.turn.listeningPort}?transport=tcp"],
-        local.has_turn_tls ? ["turns:${node.public_ip}:${local.ports.turn.altTlsListeningPort}?transport=tcp"] : [],
-      ))}",
+      "TURN_URLS=${join(",", local.turn_urls[name])}",
+      # The health check allocates with a credential minted from the edge's (current) secret.
+      "TURN_SECRET=${var.turn_static_auth_secrets[0]}",
       "LOG_LEVEL=info",
       "",
     ])
@@ -157,6 +172,26 @@ locals {
 
   # Whether a certificate was given is no secret; the list's shape must not be sensitive.
   has_turn_tls = nonsensitive(var.turn_tls != null)
+
+  # What each TURN agent registers and the edge hands to browsers. turn: over UDP/TCP
+  # carries no certificate, so the IP is fine. turns: is only worth advertising where a
+  # browser can validate the certificate: under the node's DNS name, or on the IP when the
+  # operator says the certificate covers it. A URL that fails every TLS handshake would
+  # cost clients behind TLS-only firewalls a timeout before the next candidate.
+  turn_tls_host = {
+    for name, node in var.turn_nodes : name => (
+      !local.has_turn_tls ? null : node.hostname != null ? node.hostname : var.advertise_turns_on_ip ? node.public_ip : null
+    )
+  }
+  turn_urls = {
+    for name, node in var.turn_nodes : name => concat(
+      [
+        "turn:${node.public_ip}:${local.ports.turn.listeningPort}?transport=udp",
+        "turn:${node.public_ip}:${local.ports.turn.listeningPort}?transport=tcp",
+      ],
+      local.turn_tls_host[name] == null ? [] : ["turns:${local.turn_tls_host[name]}:${local.ports.turn.altTlsListeningPort}?transport=tcp"],
+    )
+  }
   turn_tls_files = !local.has_turn_tls ? [] : [
     { path = local.turn_cert, permissions = "0644", content = var.turn_tls.certificate_pem },
     { path = local.turn_pkey, permissions = "0600", content = var.turn_tls.private_key_pem },

@@ -105,11 +105,12 @@ variable "sfu" {
 # ── TURN nodes (each has its own stable addresses) ─────────────────────────────────
 
 variable "turn_nodes" {
-  description = "TURN nodes by name: node id, the Elastic/public IP clients reach and the private IP coturn binds."
+  description = "TURN nodes by name: node id, the Elastic/public IP clients reach, the private IP coturn binds, and optionally the DNS name that points at the public IP (the name turn_tls's certificate is for; turns: URLs use it)."
   type = map(object({
     node_id    = string
     public_ip  = string
     private_ip = string
+    hostname   = optional(string)
   }))
   default = {}
   validation {
@@ -118,6 +119,20 @@ variable "turn_nodes" {
     ])
     error_message = "turn_nodes: node_id 1-63 of [a-zA-Z0-9._-]; public_ip and private_ip IPv4 addresses."
   }
+  validation {
+    # A certificate is checked against the name in the URL: an IP address here would bring
+    # back the URL no certificate matches (advertise_turns_on_ip is the explicit way).
+    condition = alltrue([for n in values(var.turn_nodes) :
+      n.hostname == null || (length(coalesce(n.hostname, "-")) <= 253 && can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$", coalesce(n.hostname, "-"))))
+    ])
+    error_message = "turn_nodes: hostname must be a lowercase DNS name with at least one dot (not an IP address), at most 253 characters."
+  }
+}
+
+variable "advertise_turns_on_ip" {
+  description = "Also advertise turns:<public IP>:443 for TURN nodes without a hostname. Only for a turn_tls certificate that lists the IP address as a subjectAltName (browsers check it like a name); otherwise leave false: such a URL fails every TLS handshake. Never applies without turn_tls."
+  type        = bool
+  default     = false
 }
 
 variable "turn_realm" {
@@ -136,14 +151,14 @@ variable "turn_static_auth_secrets" {
   sensitive   = true
   validation {
     condition = length(var.turn_static_auth_secrets) >= 1 && length(var.turn_static_auth_secrets) <= 2 && length(distinct(var.turn_static_auth_secrets)) == length(var.turn_static_auth_secrets) && alltrue([
-      for s in var.turn_static_auth_secrets : length(s) >= 32 && can(regex("^[!-~]+$", s)) && !strcontains(s, "#")
+      for s in var.turn_static_auth_secrets : length(s) >= 32 && can(regex("^[!-~]+$", s)) && !strcontains(s, "#") && !can(regex("[\"'\\\\]", s))
     ])
-    error_message = "turn_static_auth_secrets: one or two distinct secrets of at least 32 printable characters, no spaces or '#'."
+    error_message = "turn_static_auth_secrets: one or two distinct secrets of at least 32 printable characters, no spaces, '#', quotes or backslashes (they also go in a systemd environment file)."
   }
 }
 
 variable "turn_tls" {
-  description = "PEM certificate chain and private key for turns: (the name clients use). null: a self-signed placeholder keeps the TLS port up, but browsers will refuse it."
+  description = "PEM certificate chain and private key for turns:, valid for every TURN node's hostname (one certificate with each name, or a wildcard). null: a self-signed placeholder keeps the TLS port up, and no turns: URL is advertised."
   type = object({
     certificate_pem = string
     private_key_pem = string

@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -30,10 +30,22 @@ export const FIXTURE_SECRETS = {
   turn_static_auth_secrets: ["turn-secret-current-0123456789abcdef", "turn-secret-previous-0123456789abcdef"],
 };
 
+/**
+ * PEM armour around placeholder text, for rendering the TLS path only: not a certificate,
+ * not a key, nothing a TLS library would load. Written to a temporary directory per render.
+ */
+export const FIXTURE_TLS = {
+  certificate_pem: "-----BEGIN CERTIFICATE-----\nTEST-ONLY-NOT-A-CERTIFICATE\n-----END CERTIFICATE-----\n",
+  private_key_pem: "-----BEGIN PRIVATE KEY-----\nTEST-ONLY-NOT-A-KEY\n-----END PRIVATE KEY-----\n",
+};
+
 export interface RenderOutputs {
   sfu_user_data: string;
+  /** Node "a" (the one with a hostname). */
   turn_user_data: string;
   turnserver_conf: string;
+  /** Per node: "a" has a hostname, "b" has none. */
+  turn_urls: Record<"a" | "b", string[]>;
   firewall: Record<"sfu" | "turn", FirewallRule[]>;
 }
 
@@ -49,10 +61,11 @@ export interface FirewallRule {
  * Applies the provider-free render fixture (terraform/test/fixtures/render) with its own
  * data directory and state in a temporary directory, so nothing is written to the
  * repository, and returns its outputs (sensitive ones included: they hold test values).
+ * `tls`: render with FIXTURE_TLS as turn_tls; otherwise turn_tls is null.
  */
-export async function applyRenderFixture(): Promise<RenderOutputs> {
+export async function applyRenderFixture(options: { tls?: boolean } = {}): Promise<RenderOutputs> {
   const work = await mkdtemp(join(tmpdir(), "meridian-tf-render-"));
-  const env = {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     TF_CLI_CONFIG_FILE: "/dev/null",
     TF_DATA_DIR: join(work, "data"),
@@ -61,6 +74,12 @@ export async function applyRenderFixture(): Promise<RenderOutputs> {
     TF_VAR_node_secret: FIXTURE_SECRETS.node_secret,
     TF_VAR_turn_static_auth_secrets: JSON.stringify(FIXTURE_SECRETS.turn_static_auth_secrets),
   };
+  if (options.tls) {
+    const files = { certificate: join(work, "cert.pem"), private_key: join(work, "key.pem") };
+    await writeFile(files.certificate, FIXTURE_TLS.certificate_pem, { mode: 0o600 });
+    await writeFile(files.private_key, FIXTURE_TLS.private_key_pem, { mode: 0o600 });
+    env.TF_VAR_certificate_files = JSON.stringify(files);
+  }
   const tf = (...args: string[]) => run(TERRAFORM_BIN, [`-chdir=${RENDER_FIXTURE}`, ...args], { env, maxBuffer: 16 * 1024 * 1024 });
   try {
     await tf("init", "-input=false", "-no-color", `-backend-config=path=${join(work, "terraform.tfstate")}`);

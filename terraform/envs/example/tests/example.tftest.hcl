@@ -102,3 +102,35 @@ run "three_regions_and_every_node_listed" {
     error_message = "node ids and groups carry the region's name"
   }
 }
+
+run "turns_only_where_a_hostname_is_given" {
+  command = apply
+  variables {
+    turn_hostnames = { "eu-central-1" = { "turn-00" = "turn-eu-00.example.org" } }
+    # Placeholders in PEM armour: not a certificate, not a key.
+    turn_tls = {
+      certificate_pem = "-----BEGIN CERTIFICATE-----\nTEST-ONLY-NOT-A-CERTIFICATE\n-----END CERTIFICATE-----\n"
+      private_key_pem = "-----BEGIN PRIVATE KEY-----\nTEST-ONLY-NOT-A-KEY\n-----END PRIVATE KEY-----\n"
+    }
+  }
+  assert {
+    condition     = [for u in output.turn_urls["eu-central-1"] : u if startswith(u, "turns:")] == ["turns:turn-eu-00.example.org:443?transport=tcp"]
+    error_message = "a region's hostnames reach its TURN nodes' turns: URLs"
+  }
+  assert {
+    condition     = length([for u in concat(output.turn_urls["us-east-1"], output.turn_urls["ap-southeast-1"]) : u if startswith(u, "turns:")]) == 0
+    error_message = "regions without hostnames advertise no turns: URL"
+  }
+  assert {
+    condition     = output.nodes["eu-central-1"].turn_nodes["turn-00"].hostname == "turn-eu-00.example.org"
+    error_message = "the node list says which name belongs to which Elastic IP"
+  }
+}
+
+run "refuses_hostnames_for_an_unknown_region" {
+  command = plan
+  variables {
+    turn_hostnames = { "eu-west-1" = { "turn-00" = "turn-eu-00.example.org" } }
+  }
+  expect_failures = [var.turn_hostnames]
+}

@@ -85,9 +85,90 @@ run "turn_nodes_spread_with_fixed_private_addresses" {
     error_message = "every TURN node gets an Elastic IP and a node id"
   }
   assert {
-    condition     = contains(output.turn_urls, "turn:198.51.100.20:3478?transport=udp") && contains(output.turn_urls, "turns:198.51.100.20:443?transport=tcp")
-    error_message = "TURN URLs name the Elastic IP on the ports.json ports"
+    condition     = contains(output.turn_urls, "turn:198.51.100.20:3478?transport=udp") && contains(output.turn_urls, "turn:198.51.100.20:3478?transport=tcp") && length(output.turn_urls) == 6
+    error_message = "TURN URLs name the Elastic IP on the ports.json ports, UDP and TCP per node"
   }
+  assert {
+    condition     = length([for u in output.turn_urls : u if startswith(u, "turns:")]) == 0
+    error_message = "without turn_tls (a self-signed placeholder) no turns: URL is handed out"
+  }
+}
+
+run "turns_urls_name_the_hostnames" {
+  command = apply
+  variables {
+    turn_hostnames = { "turn-01" = "turn-01.eu.example.org" }
+    # Placeholders in PEM armour: not a certificate, not a key.
+    turn_tls = {
+      certificate_pem = "-----BEGIN CERTIFICATE-----\nTEST-ONLY-NOT-A-CERTIFICATE\n-----END CERTIFICATE-----\n"
+      private_key_pem = "-----BEGIN PRIVATE KEY-----\nTEST-ONLY-NOT-A-KEY\n-----END PRIVATE KEY-----\n"
+    }
+  }
+  assert {
+    condition     = [for u in output.turn_urls : u if startswith(u, "turns:")] == ["turns:turn-01.eu.example.org:443?transport=tcp"]
+    error_message = "turns: is handed out under the node's hostname, and only for nodes that have one"
+  }
+  assert {
+    condition     = output.turn_urls == flatten([for k in ["turn-00", "turn-01", "turn-02"] : module.bootstrap.turn_urls[k]])
+    error_message = "the region's TURN URLs are exactly what each node's agent registers"
+  }
+  assert {
+    condition     = output.turn_nodes["turn-01"].hostname == "turn-01.eu.example.org" && output.turn_nodes["turn-00"].hostname == null
+    error_message = "the node list shows which DNS name to point at which Elastic IP"
+  }
+}
+
+run "refuses_a_hostname_for_a_missing_node" {
+  command = plan
+  variables {
+    turn_hostnames = { "turn-03" = "turn-03.eu.example.org" }
+  }
+  expect_failures = [output.turn_nodes]
+}
+
+run "sfu_scale_in_waits_for_the_drain" {
+  command = apply
+
+  assert {
+    condition = alltrue([
+      aws_autoscaling_lifecycle_hook.sfu_drain.autoscaling_group_name == aws_autoscaling_group.sfu.name,
+      aws_autoscaling_lifecycle_hook.sfu_drain.lifecycle_transition == "autoscaling:EC2_INSTANCE_TERMINATING",
+      aws_autoscaling_lifecycle_hook.sfu_drain.default_result == "CONTINUE",
+    ])
+    error_message = "the SFU group holds terminating instances in a hook that, when it runs out, lets them go"
+  }
+  assert {
+    # 600 s drain + 30 s until systemd kills + 60 s for the 5 s poll and IMDS's lag.
+    condition     = aws_autoscaling_lifecycle_hook.sfu_drain.heartbeat_timeout == 690 && aws_autoscaling_lifecycle_hook.sfu_drain.heartbeat_timeout > module.bootstrap.sfu_shutdown.stop_timeout_s + module.bootstrap.sfu_shutdown.lifecycle_poll_s
+    error_message = "the hook must hold an instance past the node's whole stop (drain, kill margin) and one poll"
+  }
+  assert {
+    condition     = aws_autoscaling_lifecycle_hook.sfu_drain.notification_target_arn == null && aws_autoscaling_lifecycle_hook.sfu_drain.role_arn == null
+    error_message = "the hook needs no notification target or role: the heartbeat timing out completes it"
+  }
+  assert {
+    condition     = strcontains(module.bootstrap.sfu_user_data, "systemctl enable --now meridian-sfu-lifecycle.timer") && strcontains(module.bootstrap.sfu_user_data, "target-lifecycle-state")
+    error_message = "SFU nodes must run the lifecycle watcher that turns the hook into a drain"
+  }
+}
+
+run "shorter_drain_shorter_hook" {
+  command = apply
+  variables {
+    sfu_drain_timeout_s = 120
+  }
+  assert {
+    condition     = aws_autoscaling_lifecycle_hook.sfu_drain.heartbeat_timeout == 210 && strcontains(module.bootstrap.sfu_user_data, "DRAIN_TIMEOUT_MS=120000\n")
+    error_message = "the drain timeout reaches the nodes, and the hook follows it"
+  }
+}
+
+run "refuses_a_drain_no_hook_can_wait_for" {
+  command = plan
+  variables {
+    sfu_drain_timeout_s = 7111
+  }
+  expect_failures = [var.sfu_drain_timeout_s]
 }
 
 run "sfu_group_scales_on_cpu" {

@@ -46,6 +46,32 @@ run "sfu_user_data" {
     error_message = "the node secret must be in exactly one file, readable by root only"
   }
   assert {
+    condition = alltrue([
+      strcontains(output.sfu_user_data, "OnUnitActiveSec=5s\n"),
+      strcontains(output.sfu_user_data, "AccuracySec=1s\n"),
+      strcontains(output.sfu_user_data, "ExecStart=/usr/local/sbin/meridian-sfu-lifecycle\n"),
+      strcontains(output.sfu_user_data, "$imds/meta-data/autoscaling/target-lifecycle-state"),
+      strcontains(output.sfu_user_data, "if [ \"$state\" = Terminated ] && systemctl is-active --quiet \"$unit\"; then"),
+      strcontains(output.sfu_user_data, "systemctl stop --no-block \"$unit\""),
+      strcontains(output.sfu_user_data, "unit=meridian-sfu.service\n"),
+    ])
+    error_message = "with aws-imdsv2 a timer polls the autoscaling target state every 5 s and stops (drains) the SFU unit when it is Terminated"
+  }
+  assert {
+    condition = alltrue([
+      contains(output.files.sfu, { path = "/usr/local/sbin/meridian-sfu-lifecycle", permissions = "0755" }),
+      contains(output.files.sfu, { path = "/etc/systemd/system/meridian-sfu-lifecycle.timer", permissions = "0644" }),
+      contains(output.files.sfu, { path = "/etc/systemd/system/meridian-sfu-lifecycle.service", permissions = "0644" }),
+      # Enabled after the SFU unit exists: stopping a unit systemd has not loaded would do nothing.
+      index(yamldecode(output.sfu_user_data).runcmd, "systemctl enable --now meridian-sfu-lifecycle.timer") > index(yamldecode(output.sfu_user_data).runcmd, "systemctl enable --now meridian-node-env.service meridian-sfu.service"),
+    ])
+    error_message = "the lifecycle script, its service and timer are written, and the timer is enabled after the SFU unit"
+  }
+  assert {
+    condition     = output.sfu_shutdown == { drain_timeout_s = 600, stop_timeout_s = 630, lifecycle_poll_s = 5 }
+    error_message = "sfu_shutdown must report the drain, systemd's stop timeout and the poll period a termination hook has to outlast"
+  }
+  assert {
     condition = output.firewall.sfu == [
       { name = "webrtc-udp", protocol = "udp", from_port = 40000, to_port = 40031, source = "any" },
       { name = "webrtc-tcp", protocol = "tcp", from_port = 40000, to_port = 40031, source = "any" },
@@ -107,6 +133,13 @@ run "turn_user_data" {
     error_message = "TURN user-data: the agent unit, the 443 redirect, coturn on Meridian's config, no mediasoup"
   }
   assert {
+    condition = output.turn_urls == {
+      a = ["turn:198.51.100.10:3478?transport=udp", "turn:198.51.100.10:3478?transport=tcp"]
+      b = ["turn:198.51.100.11:3478?transport=udp", "turn:198.51.100.11:3478?transport=tcp"]
+    } && strcontains(output.turn_user_data.a, "TURN_URLS=turn:198.51.100.10:3478?transport=udp,turn:198.51.100.10:3478?transport=tcp\n")
+    error_message = "without a certificate only the self-signed placeholder answers TLS: no turns: URL is advertised"
+  }
+  assert {
     condition     = [for r in output.firewall.turn : r.name] == ["turn-udp", "turn-tcp", "turns", "turns-alt", "relay-udp"]
     error_message = "TURN firewall without the exporter: listeners and the UDP relay range only"
   }
@@ -128,6 +161,126 @@ run "static_identity_without_metadata" {
     condition     = strcontains(output.sfu_user_data, "NODE_ID=sfu-lab-1") && strcontains(output.sfu_user_data, "ANNOUNCED_ADDRESS=203.0.113.5") && !strcontains(output.sfu_user_data, "169.254.169.254")
     error_message = "static id and address go into the environment file and IMDS is never asked"
   }
+  assert {
+    condition     = !strcontains(output.sfu_user_data, "meridian-sfu-lifecycle") && output.sfu_shutdown.lifecycle_poll_s == null
+    error_message = "without AWS metadata there is no lifecycle state to poll: no watcher"
+  }
+}
+
+run "short_drain_shortens_the_stop_timeout" {
+  command = apply
+  variables {
+    sfu = { drain_timeout_s = 120 }
+  }
+  assert {
+    condition     = strcontains(output.sfu_user_data, "TimeoutStopSec=150\n") && strcontains(output.sfu_user_data, "DRAIN_TIMEOUT_MS=120000\n") && output.sfu_shutdown.stop_timeout_s == 150
+    error_message = "systemd's stop timeout (and what sfu_shutdown reports) follows sfu.drain_timeout_s"
+  }
+}
+
+run "turn_tls_from_the_operator" {
+  command = apply
+  variables {
+    turn_nodes = {
+      a = { node_id = "turn-eu-central-1-a", public_ip = "198.51.100.10", private_ip = "10.40.1.10", hostname = "turn-a.eu.example.org" }
+      b = { node_id = "turn-eu-central-1-b", public_ip = "198.51.100.11", private_ip = "10.40.2.10" }
+    }
+    # Placeholders in PEM armour: not a certificate, not a key.
+    turn_tls = {
+      certificate_pem = "-----BEGIN CERTIFICATE-----\nTEST-ONLY-NOT-A-CERTIFICATE\n-----END CERTIFICATE-----\n"
+      private_key_pem = "-----BEGIN PRIVATE KEY-----\nTEST-ONLY-NOT-A-KEY\n-----END PRIVATE KEY-----\n"
+    }
+  }
+
+  assert {
+    condition = alltrue([for name, u in output.turn_user_data :
+      [for f in yamldecode(u).write_files : [f.path, f.permissions] if strcontains(f.content, "TEST-ONLY-NOT-A-KEY")] == [["/etc/meridian/tls/turn-pkey.pem", "0600"]]
+    ])
+    error_message = "the private key must be written to exactly one file, root-only"
+  }
+  assert {
+    condition = alltrue([for name, u in output.turn_user_data :
+      [for f in yamldecode(u).write_files : [f.path, f.permissions] if strcontains(f.content, "TEST-ONLY-NOT-A-CERTIFICATE")] == [["/etc/meridian/tls/turn-cert.pem", "0644"]]
+    ])
+    error_message = "the certificate chain (public) must be written once, world-readable"
+  }
+  assert {
+    # coturn runs as turnserver: the key becomes group-readable for it (0640) before coturn
+    # starts, and the placeholder never overwrites an operator's certificate.
+    condition = alltrue([
+      index(yamldecode(output.turn_user_data.a).runcmd, "chgrp turnserver /etc/meridian/turnserver.conf /etc/meridian/tls/turn-pkey.pem && chmod 0640 /etc/meridian/turnserver.conf /etc/meridian/tls/turn-pkey.pem") < index(yamldecode(output.turn_user_data.a).runcmd, "systemctl enable coturn.service && systemctl restart coturn.service"),
+      length([for c in yamldecode(output.turn_user_data.a).runcmd : c if strcontains(c, "openssl req") && !startswith(c, "test -s /etc/meridian/tls/turn-cert.pem || ")]) == 0,
+    ])
+    error_message = "the key must be 0640 root:turnserver before coturn starts, and only a missing certificate may get the placeholder"
+  }
+  assert {
+    condition     = strcontains(output.turnserver_conf.a, "\ncert=/etc/meridian/tls/turn-cert.pem\npkey=/etc/meridian/tls/turn-pkey.pem\n")
+    error_message = "coturn's cert and pkey must be the files the certificate and key are written to"
+  }
+  assert {
+    condition = output.turn_urls == {
+      a = ["turn:198.51.100.10:3478?transport=udp", "turn:198.51.100.10:3478?transport=tcp", "turns:turn-a.eu.example.org:443?transport=tcp"]
+      b = ["turn:198.51.100.11:3478?transport=udp", "turn:198.51.100.11:3478?transport=tcp"]
+    }
+    error_message = "turns: names the node's hostname (what the certificate is for) on 443; turn: stays on the IP; a node without a hostname gets no turns:"
+  }
+  assert {
+    condition     = strcontains(output.turn_user_data.a, "TURN_URLS=turn:198.51.100.10:3478?transport=udp,turn:198.51.100.10:3478?transport=tcp,turns:turn-a.eu.example.org:443?transport=tcp\n")
+    error_message = "the agent must register the same URLs as the turn_urls output"
+  }
+}
+
+run "turns_on_the_ip_only_when_allowed" {
+  command = apply
+  variables {
+    advertise_turns_on_ip = true
+    turn_nodes = {
+      a = { node_id = "turn-eu-central-1-a", public_ip = "198.51.100.10", private_ip = "10.40.1.10", hostname = "turn-a.eu.example.org" }
+      b = { node_id = "turn-eu-central-1-b", public_ip = "198.51.100.11", private_ip = "10.40.2.10" }
+    }
+    turn_tls = {
+      certificate_pem = "-----BEGIN CERTIFICATE-----\nTEST-ONLY-NOT-A-CERTIFICATE\n-----END CERTIFICATE-----\n"
+      private_key_pem = "-----BEGIN PRIVATE KEY-----\nTEST-ONLY-NOT-A-KEY\n-----END PRIVATE KEY-----\n"
+    }
+  }
+  assert {
+    condition     = output.turn_urls.b[2] == "turns:198.51.100.11:443?transport=tcp" && output.turn_urls.a[2] == "turns:turn-a.eu.example.org:443?transport=tcp"
+    error_message = "with advertise_turns_on_ip a node without a hostname gets turns: on its IP; a hostname still wins"
+  }
+}
+
+run "no_turns_on_the_ip_without_a_certificate" {
+  command = apply
+  variables {
+    advertise_turns_on_ip = true
+    turn_nodes = {
+      a = { node_id = "turn-eu-central-1-a", public_ip = "198.51.100.10", private_ip = "10.40.1.10", hostname = "turn-a.eu.example.org" }
+    }
+  }
+  assert {
+    condition     = length([for u in output.turn_urls.a : u if startswith(u, "turns:")]) == 0
+    error_message = "the self-signed placeholder validates for no name and no IP: never a turns: URL without turn_tls"
+  }
+}
+
+run "refuses_an_ip_address_as_hostname" {
+  command = plan
+  variables {
+    turn_nodes = {
+      a = { node_id = "turn-eu-central-1-a", public_ip = "198.51.100.10", private_ip = "10.40.1.10", hostname = "198.51.100.10" }
+    }
+  }
+  expect_failures = [var.turn_nodes]
+}
+
+run "refuses_a_hostname_with_a_port" {
+  command = plan
+  variables {
+    turn_nodes = {
+      a = { node_id = "turn-eu-central-1-a", public_ip = "198.51.100.10", private_ip = "10.40.1.10", hostname = "turn-a.eu.example.org:443" }
+    }
+  }
+  expect_failures = [var.turn_nodes]
 }
 
 run "prometheus_only_from_the_vpc" {
@@ -159,6 +312,26 @@ run "refuses_three_turn_secrets" {
     turn_static_auth_secrets = ["turn-secret-a-0123456789abcdef0123456", "turn-secret-b-0123456789abcdef0123456", "turn-secret-c-0123456789abcdef0123456"]
   }
   expect_failures = [var.turn_static_auth_secrets]
+}
+
+run "refuses_a_turn_secret_with_quotes" {
+  command = plan
+  variables {
+    turn_static_auth_secrets = ["turn-secret-with-a-quote-\"-0123456789abcdef"]
+  }
+  expect_failures = [var.turn_static_auth_secrets]
+}
+
+run "the_turn_agent_probes_with_the_current_secret" {
+  command = apply
+  assert {
+    condition = alltrue([
+      for u in values(output.turn_user_data) : anytrue([
+        for f in yamldecode(u).write_files : f.path == "/etc/meridian/turn-agent.env" && f.permissions == "0600" && strcontains(f.content, "TURN_SECRET=turn-secret-current-0123456789abcdef\n") && !strcontains(f.content, "turn-secret-previous")
+      ])
+    ])
+    error_message = "the agent's health check must allocate with the edge's current TURN secret, from a root-only file"
+  }
 }
 
 run "refuses_a_plain_http_edge" {
