@@ -7,6 +7,10 @@ import { newApiKey, newSigningKeys } from "../scripts/lib/secrets.ts";
  * (TEST_*) give tests what an integrator or an operator would hold.
  */
 export const TEST_NODE_SECRET = "test-node-secret-0123456789";
+/** Queue names as in wrangler.toml; the tests retry less than production does (8). */
+const ROOM_EVENTS_QUEUE = "meridian-room-events";
+const ROOM_EVENTS_DLQ = "meridian-room-events-dlq";
+const TEST_WEBHOOK_MAX_RETRIES = 2;
 const oldKeys = JSON.parse(newSigningKeys("old-key")) as { keys: object[] };
 const activeKeys = JSON.parse(newSigningKeys("active-key")) as { keys: object[] };
 const retiredKeys = JSON.parse(newSigningKeys("retired-key")) as { keys: object[] };
@@ -42,6 +46,12 @@ export default defineConfig({
           TEST_RETIRED_SIGNING_KEYS: JSON.stringify(retiredKeys),
           NODE_TOKEN_KEYS: JSON.stringify({ keys: [operatorPublic] }),
           TEST_NODE_OPERATOR_KEY: JSON.stringify(operator),
+          TEST_WEBHOOK_MAX_RETRIES: String(TEST_WEBHOOK_MAX_RETRIES),
+        },
+        // The room-events consumer as in wrangler.toml, but giving up sooner: a delivery that
+        // keeps failing reaches the dead-letter queue within seconds (1 + maxRetries attempts).
+        queueConsumers: {
+          [ROOM_EVENTS_QUEUE]: { maxBatchSize: 10, maxBatchTimeout: 1, maxRetries: TEST_WEBHOOK_MAX_RETRIES, deadLetterQueue: ROOM_EVENTS_DLQ },
         },
         // Every outbound fetch (webhook deliveries) goes to a receiver in the test.
         outboundService: "webhook-receiver",
@@ -53,6 +63,8 @@ export default defineConfig({
             scriptPath: "./test/support/webhook-receiver.js",
             compatibilityDate: "2026-11-01",
             bindings: { WEBHOOK_SECRET: secrets.WEBHOOK_SECRET },
+            // It also consumes the dead-letter queue, so tests can see what was given up on.
+            queueConsumers: { [ROOM_EVENTS_DLQ]: { maxBatchTimeout: 1 } },
           },
         ],
       },

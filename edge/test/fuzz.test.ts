@@ -1,5 +1,6 @@
-import { ERROR_CODES, MAX_CLIENT_FRAME_BYTES, PROTOCOL_VERSION } from "@meridian/protocol";
+import { MAX_CLIENT_FRAME_BYTES, PROTOCOL_VERSION } from "@meridian/protocol";
 import { describe, expect, it } from "vitest";
+import { TYPED, corrupt, mutate, randomBytes, randomText } from "./support/fuzz.ts";
 import { TestSocket, createRoom, guestToken } from "./support/socket.ts";
 import { prng } from "../../bench/lib/prng.ts";
 
@@ -29,46 +30,17 @@ const SEEDS: Array<[string, unknown]> = [
   ["hello", { protocol: PROTOCOL_VERSION }],
 ];
 
-const NASTY: unknown[] = [
-  null, true, -1, 0, 1.5, 2 ** 53, -(2 ** 60), Number.MAX_VALUE, "", " ", "\u0000", "\ud800", "😀".repeat(50),
-  "x".repeat(5000), [], [[[[[]]]]], {}, { __proto__: { polluted: true } }, { constructor: { prototype: 1 } },
-  { toString: 1 }, "NaN", "Infinity", "<script>", "' OR 1=1 --", "../../etc/passwd",
-];
-
-function mutate(value: unknown, random: () => number, depth = 0): unknown {
-  const pick = <T,>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
-  if (depth > 4 || random() < 0.25) return pick(NASTY);
-  if (Array.isArray(value)) return value.map((v) => mutate(v, random, depth + 1));
-  if (value && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      const r = random();
-      if (r < 0.15) continue; // drop a key
-      out[r < 0.25 ? `${k}_` : k] = r < 0.6 ? mutate(v, random, depth + 1) : v;
-    }
-    if (random() < 0.2) out[pick(["extra", "__proto__", "constructor", "kind", "id"])] = pick(NASTY);
-    return out;
-  }
-  return random() < 0.5 ? pick(NASTY) : value;
-}
-
 /** One fuzzed frame: a mutated request, a mutated envelope, or plain noise. */
 function frame(random: () => number, id: number): string | ArrayBuffer {
   const r = random();
   const [method, params] = SEEDS[Math.floor(random() * SEEDS.length)]!;
   if (r < 0.55) return JSON.stringify({ kind: "req", id, method, params: mutate(params, random) });
   if (r < 0.75) return JSON.stringify(mutate({ kind: "req", id, method, params }, random));
-  if (r < 0.85) {
-    const text = JSON.stringify({ kind: "req", id, method, params });
-    const cut = Math.floor(random() * text.length);
-    return text.slice(0, cut) + String.fromCharCode(Math.floor(random() * 128)) + text.slice(cut + 1);
-  }
-  if (r < 0.9) return new Uint8Array(Array.from({ length: 1 + Math.floor(random() * 64) }, () => Math.floor(random() * 256))).buffer;
+  if (r < 0.85) return corrupt(JSON.stringify({ kind: "req", id, method, params }), random);
+  if (r < 0.9) return randomBytes(random);
   if (r < 0.93) return JSON.stringify({ kind: "req", id, method, params: { pad: "x".repeat(MAX_CLIENT_FRAME_BYTES) } });
-  return Array.from({ length: 1 + Math.floor(random() * 200) }, () => String.fromCharCode(32 + Math.floor(random() * 95))).join("");
+  return randomText(random);
 }
-
-const TYPED = new Set<string>(ERROR_CODES);
 
 describe("fuzzing the room socket", () => {
   it("answers 10,000 random and mutated frames with typed errors and never crashes", async () => {

@@ -11,12 +11,30 @@ interface Delivery {
   valid: boolean;
   fresh: boolean;
   refused: boolean;
+  /** When the receiver got it (ms). */
+  at: number;
   event: { id: string; type: string; roomId: string; data: Record<string, unknown> };
+}
+
+interface DeadLetter {
+  queue: string;
+  id: string;
+  attempts: number;
+  body: { endpoint?: string; event?: { id: string } };
 }
 
 async function deliveries(): Promise<Delivery[]> {
   return (await (await testEnv.WEBHOOK_RECEIVER.fetch("http://receiver.test/deliveries")).json()) as Delivery[];
 }
+
+/** What the dead-letter queue's consumer (the receiver) got. */
+async function deadLetters(): Promise<DeadLetter[]> {
+  return (await (await testEnv.WEBHOOK_RECEIVER.fetch("http://receiver.test/dead-letters")).json()) as DeadLetter[];
+}
+
+/** As vitest.config.ts configures the queue for the tests. */
+const MAX_RETRIES = Number((env as unknown as { TEST_WEBHOOK_MAX_RETRIES: string }).TEST_WEBHOOK_MAX_RETRIES);
+const RETRY_BASE_S = Number(env.WEBHOOK_RETRY_BASE_S);
 
 describe("room events to webhooks", () => {
   it("delivers started, joined, left, recording and ended events, signed, to every endpoint, retrying refusals", async () => {
@@ -56,4 +74,25 @@ describe("room events to webhooks", () => {
     expect(result.explicitAcks).toEqual(["m2"]);
     expect([1, 2, 4, 30].map((attempts) => retryDelaySeconds(attempts))).toEqual([10, 20, 80, 3600]);
   });
+
+  it("gives up on an endpoint that always refuses: after 1 + max_retries attempts with backoff, the job is in the dead-letter queue", async () => {
+    expect(MAX_RETRIES).toBeGreaterThan(0);
+    const event = { id: crypto.randomUUID(), type: "room.started", roomId: `dlq-${crypto.randomUUID()}`, at: Date.now(), data: {} };
+    const job = { endpoint: "https://refuse.example/meridian", event };
+    await env.ROOM_EVENTS.send(job);
+
+    const lettersFor = async () => (await deadLetters()).filter((d) => d.body?.event?.id === event.id);
+    await expect.poll(async () => (await lettersFor()).length, { timeout: 30_000, interval: 200 }).toBe(1);
+    const [letter] = await lettersFor();
+    expect(letter).toMatchObject({ queue: "meridian-room-events-dlq", body: job });
+
+    // Every attempt reached the endpoint, signed, and was refused; no more than the queue allows.
+    const attempts = (await deliveries()).filter((d) => d.eventId === event.id);
+    expect(attempts).toHaveLength(1 + MAX_RETRIES);
+    expect(attempts.every((d) => d.endpoint === job.endpoint && d.refused && d.valid && d.event.id === event.id)).toBe(true);
+    // Each retry waited at least the backoff the consumer asked for.
+    for (let n = 1; n < attempts.length; n++) {
+      expect(attempts[n]!.at - attempts[n - 1]!.at, `gap before attempt ${n + 1}`).toBeGreaterThanOrEqual(retryDelaySeconds(n, RETRY_BASE_S) * 1000);
+    }
+  }, 40_000);
 });

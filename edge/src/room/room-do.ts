@@ -79,6 +79,7 @@ export class RoomDO extends DurableObject<Env> {
 
   /** Creates the room (idempotent: a second call keeps the first settings). */
   async create(roomId: string, settings: Partial<RoomSettings>, owner: string | null = null): Promise<RoomInfo> {
+    const now = Date.now();
     this.#room.store.createRoom(
       roomId,
       {
@@ -87,11 +88,11 @@ export class RoomDO extends DurableObject<Env> {
         locked: settings.locked ?? false,
         capacity: Math.min(settings.capacity ?? this.#config.defaultCapacity, this.#config.defaultCapacity),
       },
-      Date.now(),
+      now,
       owner,
     );
     // A room nobody ever enters is cleaned up like one everybody left.
-    await this.#room.noteIfEmpty();
+    await this.#room.noteIfEmpty(now);
     return this.info()!;
   }
 

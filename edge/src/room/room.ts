@@ -249,9 +249,9 @@ export class Room {
   }
 
   /** Starts the empty-room countdown if nobody is here (also for a room nobody entered yet). */
-  async noteIfEmpty(): Promise<void> {
+  async noteIfEmpty(now = Date.now()): Promise<void> {
     if (this.store.participantCount() === 0 && this.#ctx.storage.kv.get(EMPTY_SINCE_KEY) === undefined) {
-      this.#ctx.storage.kv.put(EMPTY_SINCE_KEY, Date.now());
+      this.#ctx.storage.kv.put(EMPTY_SINCE_KEY, now);
     }
     await this.schedule();
   }

@@ -28,7 +28,16 @@ export class FakeNode {
   readonly closeRequests: string[] = [];
   /** Answers closeRouter with this error instead of closing, while set. */
   failCloseRouter: { code: string; message: string } | undefined;
+  /** Every request the edge sent, in arrival order (never consumed, unlike `socket.received`). */
+  readonly requests: Array<{ method: string; params: Record<string, unknown> }> = [];
+  /** Media the node holds, like mediasoup would: transport id → its router. */
+  readonly transports = new Map<string, { routerId: string; participantId: string; direction: string }>();
+  /** Producer id → its transport and kind. */
+  readonly producers = new Map<string, { transportId: string; kind: string; paused: boolean }>();
+  /** Consumer id → its transport and producer. */
+  readonly consumers = new Map<string, { transportId: string; producerId: string; paused: boolean }>();
   static #routerSeq = 0;
+  static #mediaSeq = 0;
 
   private constructor(nodeId: string, socket: TestSocket, routers: Map<string, string>) {
     this.nodeId = nodeId;
@@ -96,8 +105,17 @@ export class FakeNode {
     await expect.poll(() => graceAlarm(this.nodeId), { timeout: 5000 }).not.toBeNull();
   }
 
+  /** The requests of `method` received so far (optionally only those whose params match). */
+  requestsOf(method: string, match: Partial<Record<string, unknown>> = {}): Array<Record<string, unknown>> {
+    return this.requests
+      .filter((r) => r.method === method && Object.entries(match).every(([k, v]) => r.params[k] === v))
+      .map((r) => r.params);
+  }
+
   #answer(frame: RequestFrame): void {
     const params = (frame.params ?? {}) as Record<string, string>;
+    this.requests.push({ method: frame.method, params: { ...((frame.params ?? {}) as Record<string, unknown>) } });
+    if (this.#answerMedia(frame, (frame.params ?? {}) as Record<string, unknown>)) return;
     switch (frame.method) {
       case "createRouter": {
         const routerId = `${this.nodeId}.router-${++FakeNode.#routerSeq}`;
@@ -116,6 +134,112 @@ export class FakeNode {
         return;
       default:
         this.socket.send({ kind: "res", id: frame.id, error: { code: "not_found", message: `the fake node does not do ${frame.method}` } });
+    }
+  }
+
+  /**
+   * Transports, producers and consumers, kept like a node keeps them: a call about one it
+   * does not hold is answered `not_found`, as mediasoup's node would. Returns false for
+   * methods that are not about media.
+   */
+  #answerMedia(frame: RequestFrame, params: Record<string, unknown>): boolean {
+    const ok = (result: unknown) => this.socket.send({ kind: "res", id: frame.id, result });
+    const missing = (what: string, id: unknown) =>
+      this.socket.send({ kind: "res", id: frame.id, error: { code: "not_found", message: `no ${what} ${String(id)}` } });
+    const nextId = (what: string) => `${this.nodeId}.${what}-${++FakeNode.#mediaSeq}`;
+    const transportId = params.transportId as string;
+    const producerId = params.producerId as string;
+    const consumerId = params.consumerId as string;
+    switch (frame.method) {
+      case "createWebRtcTransport": {
+        if (!this.routers.has(params.routerId as string)) {
+          missing("router", params.routerId);
+          return true;
+        }
+        const id = nextId("transport");
+        this.transports.set(id, { routerId: params.routerId as string, participantId: params.participantId as string, direction: params.direction as string });
+        ok({
+          id,
+          iceParameters: { usernameFragment: `ufrag-${id}`, password: `pwd-${id}`, iceLite: true },
+          iceCandidates: [{ foundation: "udpcandidate", priority: 1, address: "192.0.2.1", protocol: "udp", port: 40000, type: "host" }],
+          dtlsParameters: { role: "auto", fingerprints: [{ algorithm: "sha-256", value: "AA:BB" }] },
+        });
+        return true;
+      }
+      case "connectTransport":
+        if (!this.transports.has(transportId)) missing("transport", transportId);
+        else ok({});
+        return true;
+      case "closeTransport":
+        this.transports.delete(transportId);
+        for (const [id, p] of this.producers) if (p.transportId === transportId) this.producers.delete(id);
+        for (const [id, c] of this.consumers) if (c.transportId === transportId) this.consumers.delete(id);
+        ok({});
+        return true;
+      case "produce": {
+        if (!this.transports.has(transportId)) {
+          missing("transport", transportId);
+          return true;
+        }
+        const id = nextId("producer");
+        this.producers.set(id, { transportId, kind: params.kind as string, paused: params.paused === true });
+        ok({ producerId: id });
+        return true;
+      }
+      case "closeProducer":
+        this.producers.delete(producerId);
+        for (const [id, c] of this.consumers) if (c.producerId === producerId) this.consumers.delete(id);
+        ok({});
+        return true;
+      case "setProducerPaused": {
+        const producer = this.producers.get(producerId);
+        if (!producer) {
+          missing("producer", producerId);
+          return true;
+        }
+        producer.paused = params.paused === true;
+        ok({});
+        return true;
+      }
+      case "consume": {
+        const producer = this.producers.get(producerId);
+        if (!this.transports.has(transportId)) {
+          missing("transport", transportId);
+          return true;
+        }
+        if (!producer) {
+          missing("producer", producerId);
+          return true;
+        }
+        const id = nextId("consumer");
+        this.consumers.set(id, { transportId, producerId, paused: true });
+        ok({ consumerId: id, kind: producer.kind, rtpParameters: { codecs: [{ mimeType: producer.kind === "audio" ? "audio/opus" : "video/VP8", payloadType: 100, clockRate: producer.kind === "audio" ? 48000 : 90000 }] } });
+        return true;
+      }
+      case "resumeConsumer": {
+        const consumer = this.consumers.get(consumerId);
+        if (!consumer) {
+          missing("consumer", consumerId);
+          return true;
+        }
+        consumer.paused = false;
+        ok({});
+        return true;
+      }
+      case "setPreferredLayers":
+        if (!this.consumers.has(consumerId)) missing("consumer", consumerId);
+        else ok({});
+        return true;
+      case "restartIce":
+        if (!this.transports.has(transportId)) missing("transport", transportId);
+        else ok({ iceParameters: { usernameFragment: `ufrag-${transportId}-restarted`, password: "new-password", iceLite: true } });
+        return true;
+      case "getTransportStats":
+        if (!this.transports.has(transportId)) missing("transport", transportId);
+        else ok({ stats: [{ type: "webrtc-transport", transportId, bytesReceived: 0 }] });
+        return true;
+      default:
+        return false;
     }
   }
 }

@@ -1,8 +1,12 @@
 // A webhook receiver for the tests, run as its own worker: it checks each delivery's
 // signature the documented way and keeps what it got. GET http://receiver.test/deliveries
-// lists them. Endpoints on host flaky.example refuse an event's first delivery (503).
+// lists them. Endpoints on host flaky.example refuse an event's first delivery (503);
+// endpoints on host refuse.example refuse every delivery (500).
+// It also consumes the dead-letter queue: GET http://receiver.test/dead-letters lists what
+// the queue gave up on.
 const deliveries = [];
 const refusedOnce = new Set();
+const deadLetters = [];
 
 async function hmacHex(secret, text) {
   const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
@@ -15,6 +19,7 @@ export default {
     const url = new URL(request.url);
     if (url.hostname === "receiver.test") {
       if (url.pathname === "/deliveries") return Response.json(deliveries);
+      if (url.pathname === "/dead-letters") return Response.json(deadLetters);
       if (url.pathname === "/reset") {
         deliveries.length = 0;
         return new Response("ok");
@@ -31,9 +36,18 @@ export default {
     try {
       parsed = JSON.parse(body);
     } catch {}
-    const refuse = url.hostname === "flaky.example" && !refusedOnce.has(eventId);
+    const always = url.hostname === "refuse.example";
+    const refuse = always || (url.hostname === "flaky.example" && !refusedOnce.has(eventId));
     if (refuse) refusedOnce.add(eventId);
-    deliveries.push({ endpoint: url.href, eventId, valid, fresh, event: parsed, refused: refuse });
+    deliveries.push({ endpoint: url.href, eventId, valid, fresh, event: parsed, refused: refuse, at: Date.now() });
+    if (always) return new Response("no", { status: 500 });
     return refuse ? new Response("try later", { status: 503 }) : new Response("ok");
+  },
+
+  async queue(batch) {
+    for (const message of batch.messages) {
+      deadLetters.push({ queue: batch.queue, id: message.id, attempts: message.attempts, body: message.body, at: Date.now() });
+      message.ack();
+    }
   },
 };
