@@ -204,6 +204,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           NODE_ID: "turn-local",
           // The agent's health check allocates with the edge's secret, as in production.
           TURN_SECRET: secret,
+          // No metrics port locally: stacks may run side by side on one loopback.
+          METRICS_PORT: "0",
           TURN_PROBE_HOST: "127.0.0.1",
           TURN_PROBE_PORT: String(port),
           TURN_URLS: `turn:127.0.0.1:${port}?transport=udp,turn:127.0.0.1:${port}?transport=tcp`,

@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { Int, NodeEnvEntries, parseNodeEnv, type NodeIdentity } from "../../sfu-nodes/src/env.ts";
 import { loadPorts } from "./ports.ts";
+import type { PortRange } from "./relay-sockets.ts";
 import { DEFAULT_LIMITS } from "./render-config.ts";
 
 /** The TURN agent's environment, validated once at start (same names as the SFU node's). */
@@ -16,6 +17,11 @@ const EnvSchema = v.object({
   TURN_URLS: v.optional(v.string()),
   /** The edge's TURN_SECRET, read the same way (its first secret is the one it mints with). */
   TURN_SECRET: v.optional(v.string()),
+  METRICS_IP: v.optional(v.pipe(v.string(), v.ip("must be an IP address")), "127.0.0.1"),
+  METRICS_PORT: v.optional(Int(0, 65535)),
+  /** coturn's min-port and max-port: the agent counts the relay sockets bound in between. */
+  TURN_RELAY_MIN_PORT: v.optional(Int(1, 65535)),
+  TURN_RELAY_MAX_PORT: v.optional(Int(1, 65535)),
 });
 
 export interface AgentConfig extends NodeIdentity {
@@ -33,6 +39,15 @@ export interface AgentConfig extends NodeIdentity {
    * Allocate with a credential minted from it. Undefined: the probe is STUN only.
    */
   readonly turnSecret: string | undefined;
+  /**
+   * Prometheus /metrics: a local or private address, never the public one. Port 0: off.
+   * The default port is ports.json's turn.prometheusPort, coturn's own exporter's: that
+   * exporter is off wherever the agent serves (Debian's coturn has none), and where it is
+   * on the agent is given port 0, so the node has one metrics port either way.
+   */
+  readonly metrics: { readonly ip: string; readonly port: number };
+  /** coturn's relay range (min-port..max-port), from the same ports.json values its config has. */
+  readonly relayPorts: PortRange;
 }
 
 function turnUrls(value: string | undefined): string[] {
@@ -49,13 +64,20 @@ export class AgentConfigError extends Error {
 
 export function loadAgentConfig(env: Record<string, string | undefined> = process.env): AgentConfig {
   const { env: e, identity } = parseNodeEnv(EnvSchema, env, (message) => new AgentConfigError(message));
+  const ports = loadPorts().turn;
+  const relayPorts = { min: e.TURN_RELAY_MIN_PORT ?? ports.relayMinPort, max: e.TURN_RELAY_MAX_PORT ?? ports.relayMaxPort };
+  if (relayPorts.min > relayPorts.max) {
+    throw new AgentConfigError(`invalid configuration: TURN_RELAY_MIN_PORT (${relayPorts.min}) exceeds TURN_RELAY_MAX_PORT (${relayPorts.max})`);
+  }
   return {
     ...identity,
-    probe: { host: e.TURN_PROBE_HOST, port: e.TURN_PROBE_PORT ?? loadPorts().turn.listeningPort },
+    probe: { host: e.TURN_PROBE_HOST, port: e.TURN_PROBE_PORT ?? ports.listeningPort },
     healthIntervalMs: e.HEALTH_INTERVAL_MS,
     healthFailures: e.HEALTH_FAILURES,
     bpsCapacity: e.TURN_BPS_CAPACITY ?? DEFAULT_LIMITS.bpsCapacity,
     urls: turnUrls(e.TURN_URLS),
     turnSecret: e.TURN_SECRET?.split(/[\s,]+/).find(Boolean),
+    metrics: { ip: e.METRICS_IP, port: e.METRICS_PORT ?? ports.prometheusPort },
+    relayPorts,
   };
 }

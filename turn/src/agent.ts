@@ -11,7 +11,8 @@ try {
   const log = createLogger("turn-agent", config.logLevel).child(config.nodeId);
   const agent = new TurnAgent(config, log);
   await agent.start();
-  log.info("agent started", { nodeId: config.nodeId, region: config.region, probe: config.probe });
+  const metrics = config.metrics.port > 0 ? `${config.metrics.ip}:${config.metrics.port}` : "off";
+  log.info("agent started", { nodeId: config.nodeId, region: config.region, probe: config.probe, metrics });
 
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -1,3 +1,5 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import {
   PROTOCOL_VERSION,
   ProtocolError,
@@ -12,10 +14,12 @@ import {
 // report load, heartbeat, redial with backoff): a TURN node is the same kind of client.
 import { EdgeLink } from "../../sfu-nodes/src/control/edge-link.ts";
 import { edgeConnectUrl } from "../../sfu-nodes/src/config.ts";
-import type { Logger } from "../../sfu-nodes/src/log.ts";
+import { errorFields, type Logger } from "../../sfu-nodes/src/log.ts";
 import type { AgentConfig } from "./agent-config.ts";
+import { renderTurnMetrics, startMetricsServer, type ProbeName, type ProbeOutcome } from "./metrics.ts";
 import { ThroughputMeter } from "./net-throughput.ts";
 import { probeAllocate, probeStun, type AllocateProbeResult, type ProbeTarget } from "./probe.ts";
+import { countRelaySockets, type PortRange } from "./relay-sockets.ts";
 
 export const AGENT_VERSION = "0.1.0";
 const PROBE_TIMEOUT_MS = 1000;
@@ -36,6 +40,8 @@ type HealthVerdict = { readonly ok: true } | { readonly ok: false; readonly reas
 export interface TurnAgentDeps {
   readonly probe?: (target: ProbeTarget, timeoutMs: number) => Promise<boolean>;
   readonly meter?: ThroughputMeter;
+  /** Counts the sockets bound in coturn's relay range (default: from /proc/net/udp{,6}). */
+  readonly relaySockets?: (range: PortRange) => Promise<number>;
   /** Link tuning for tests. */
   readonly backoff?: { baseMs: number; maxMs: number };
 }
@@ -53,9 +59,18 @@ export class TurnAgent {
   readonly #log: Logger;
   readonly #probe: (target: ProbeTarget, timeoutMs: number) => Promise<boolean>;
   readonly #meter: ThroughputMeter;
+  readonly #relaySockets: (range: PortRange) => Promise<number>;
   #state: NodeState = "draining";
   #healthy = false;
+  /** The latest check's verdict; #healthy changes only after HEALTH_FAILURES of them. */
+  #lastCheckOk = false;
   #failures = 0;
+  #checks = 0;
+  #failedChecks = 0;
+  readonly #probes: Partial<Record<ProbeName, ProbeOutcome>> = {};
+  #utilization = 0;
+  #relayReadFailed = false;
+  #metrics: Server | undefined;
   #lastReason: string | undefined;
   #stopping = false;
   #healthTimer: NodeJS.Timeout | undefined;
@@ -66,6 +81,7 @@ export class TurnAgent {
     this.#log = log;
     this.#probe = deps.probe ?? probeStun;
     this.#meter = deps.meter ?? new ThroughputMeter(config.bpsCapacity);
+    this.#relaySockets = deps.relaySockets ?? countRelaySockets;
     this.link = new EdgeLink({
       url: edgeConnectUrl(config.edgeUrl),
       nodeId: config.nodeId,
@@ -83,6 +99,12 @@ export class TurnAgent {
     return this.#state;
   }
 
+  /** Where /metrics is served; undefined with METRICS_PORT=0, before start and after stop. */
+  get metricsAddress(): AddressInfo | undefined {
+    const address = this.#metrics?.listening ? this.#metrics.address() : null;
+    return address && typeof address === "object" ? address : undefined;
+  }
+
   registration(): NodeRegistration {
     const c = this.#config;
     return {
@@ -98,8 +120,19 @@ export class TurnAgent {
     };
   }
 
-  /** Probes coturn once before dialling, so a healthy node registers as active. */
+  /** Serves /metrics, probes coturn once before dialling (so a healthy node registers as active), then dials. */
   async start(): Promise<void> {
+    const { ip, port } = this.#config.metrics;
+    if (port > 0) {
+      try {
+        this.#metrics = await startMetricsServer(ip, port, () => this.metrics(), (error) =>
+          this.#log.warn("metrics request failed", errorFields(error)),
+        );
+      } catch (error) {
+        // EADDRINUSE here most likely means coturn's own exporter holds the port.
+        throw new Error(`cannot serve metrics on ${ip}:${port} (${(error as Error).message}); METRICS_PORT=0 turns them off`, { cause: error });
+      }
+    }
     if (!this.#config.turnSecret) {
       this.#log.warn("TURN_SECRET is not set: the health check is STUN only and cannot tell that coturn refuses the edge's credentials");
     }
@@ -116,6 +149,43 @@ export class TurnAgent {
     this.#state = "draining";
     await this.link.reportLoad();
     await this.link.stop();
+    const metrics = this.#metrics;
+    if (metrics) await new Promise<void>((resolve) => metrics.close(() => resolve()));
+  }
+
+  /** The Prometheus exposition /metrics serves, sampled now. */
+  async metrics(): Promise<string> {
+    const c = this.#config;
+    // Read before the rest, so a check finishing during the read cannot half-update the snapshot.
+    const relayAllocations = await this.#countAllocations();
+    return renderTurnMetrics({
+      nodeId: c.nodeId,
+      region: c.region,
+      version: AGENT_VERSION,
+      up: this.#lastCheckOk,
+      probes: this.#probes,
+      consecutiveFailures: this.#failures,
+      checks: this.#checks,
+      failedChecks: this.#failedChecks,
+      state: this.#state,
+      edgeConnected: this.link.registered,
+      relayAllocations,
+      relayPorts: c.relayPorts.max - c.relayPorts.min + 1,
+      utilization: this.#utilization,
+    });
+  }
+
+  async #countAllocations(): Promise<number | undefined> {
+    try {
+      const count = await this.#relaySockets(this.#config.relayPorts);
+      this.#relayReadFailed = false;
+      return count;
+    } catch (error) {
+      // Once per outage: Prometheus scrapes every few seconds.
+      if (!this.#relayReadFailed) this.#log.warn("cannot count relay sockets; meridian_turn_relay_allocations is absent", errorFields(error));
+      this.#relayReadFailed = true;
+      return undefined;
+    }
   }
 
   #scheduleHealthCheck(): void {
@@ -127,6 +197,9 @@ export class TurnAgent {
 
   async #checkHealth(): Promise<void> {
     const verdict = await this.#probeCoturn();
+    this.#checks++;
+    this.#lastCheckOk = verdict.ok;
+    if (!verdict.ok) this.#failedChecks++;
     if (this.#stopping) return;
     if (verdict.ok) {
       this.#failures = 0;
@@ -155,16 +228,25 @@ export class TurnAgent {
   async #probeCoturn(): Promise<HealthVerdict> {
     // Probes run one after another (the next is scheduled when this one ends), so a
     // full second to answer costs nothing on a healthy node and forgives a busy one.
-    if (!(await this.#probe(this.#config.probe, PROBE_TIMEOUT_MS))) return { ok: false, reason: "coturn does not answer STUN" };
     const secret = this.#config.turnSecret;
+    let started = performance.now();
+    const stunOk = await this.#probe(this.#config.probe, PROBE_TIMEOUT_MS);
+    this.#probes.stun = { ok: stunOk, durationSeconds: (performance.now() - started) / 1000 };
+    if (!stunOk) {
+      if (secret) this.#probes.allocate = { ok: false, durationSeconds: this.#probes.allocate?.durationSeconds };
+      return { ok: false, reason: "coturn does not answer STUN" };
+    }
     if (!secret) return { ok: true };
     let result: AllocateProbeResult;
+    started = performance.now();
     try {
       result = await probeAllocate(this.#config.probe, { secret, userId: `health-probe.${this.#config.nodeId}`, timeoutMs: PROBE_TIMEOUT_MS });
     } catch (error) {
       // A throw would end the health loop and leave the last reported state standing.
-      return { ok: false, reason: `the TURN Allocate probe failed: ${(error as Error).message}` };
+      result = { ok: false, reason: `the TURN Allocate probe failed: ${(error as Error).message}` };
     }
+    // The release is part of the run: a slow Refresh is coturn being slow too.
+    this.#probes.allocate = { ok: result.ok, durationSeconds: (performance.now() - started) / 1000 };
     if (result.ok && !result.released) {
       this.#log.warn("coturn did not confirm the release of the probe's allocation; it holds a relay port until it expires", { relayed: result.relayed });
     }
@@ -184,6 +266,7 @@ export class TurnAgent {
     } catch (error) {
       this.#log.debug("throughput sample failed", { error: String(error) });
     }
+    this.#utilization = utilization;
     return this.#load(utilization);
   }
 

@@ -22,19 +22,17 @@ locals {
       { name = "webrtc-tcp", protocol = "tcp", from_port = local.ports.sfu.webrtcPortBase, to_port = local.ports.sfu.webrtcPortBase + local.ports.sfu.maxWorkers - 1, source = "any" },
       { name = "metrics", protocol = "tcp", from_port = local.ports.sfu.metricsPort, to_port = local.ports.sfu.metricsPort, source = "vpc" },
     ]
-    turn = concat(
-      [
-        { name = "turn-udp", protocol = "udp", from_port = local.ports.turn.listeningPort, to_port = local.ports.turn.listeningPort, source = "any" },
-        { name = "turn-tcp", protocol = "tcp", from_port = local.ports.turn.listeningPort, to_port = local.ports.turn.listeningPort, source = "any" },
-        { name = "turns", protocol = "tcp", from_port = local.ports.turn.tlsListeningPort, to_port = local.ports.turn.tlsListeningPort, source = "any" },
-        { name = "turns-alt", protocol = "tcp", from_port = local.ports.turn.altTlsListeningPort, to_port = local.ports.turn.altTlsListeningPort, source = "any" },
-        # no-tcp-relay in the template: relayed traffic is UDP only.
-        { name = "relay-udp", protocol = "udp", from_port = local.ports.turn.relayMinPort, to_port = local.ports.turn.relayMaxPort, source = "any" },
-      ],
-      var.turn_prometheus ? [
-        { name = "prometheus", protocol = "tcp", from_port = local.ports.turn.prometheusPort, to_port = local.ports.turn.prometheusPort, source = "vpc" },
-      ] : [],
-    )
+    turn = [
+      { name = "turn-udp", protocol = "udp", from_port = local.ports.turn.listeningPort, to_port = local.ports.turn.listeningPort, source = "any" },
+      { name = "turn-tcp", protocol = "tcp", from_port = local.ports.turn.listeningPort, to_port = local.ports.turn.listeningPort, source = "any" },
+      { name = "turns", protocol = "tcp", from_port = local.ports.turn.tlsListeningPort, to_port = local.ports.turn.tlsListeningPort, source = "any" },
+      { name = "turns-alt", protocol = "tcp", from_port = local.ports.turn.altTlsListeningPort, to_port = local.ports.turn.altTlsListeningPort, source = "any" },
+      # no-tcp-relay in the template: relayed traffic is UDP only.
+      { name = "relay-udp", protocol = "udp", from_port = local.ports.turn.relayMinPort, to_port = local.ports.turn.relayMaxPort, source = "any" },
+      # One metrics port either way: the agent's /metrics, or coturn's exporter with
+      # turn_prometheus (the agent then serves none; see turn_metrics_port).
+      { name = "metrics", protocol = "tcp", from_port = local.ports.turn.prometheusPort, to_port = local.ports.turn.prometheusPort, source = "vpc" },
+    ]
   }
 
   # ── coturn ───────────────────────────────────────────────────────────────────────
@@ -151,6 +149,9 @@ locals {
   }
 
   # ── TURN ─────────────────────────────────────────────────────────────────────────
+  # coturn's exporter, where a build has it, takes the port the agent would serve on.
+  turn_metrics_port = var.turn_prometheus ? 0 : local.ports.turn.prometheusPort
+
   turn_agent_env = {
     for name, node in var.turn_nodes : name => join("\n", [
       "EDGE_URL=${var.edge_url}",
@@ -165,6 +166,12 @@ locals {
       "TURN_URLS=${join(",", local.turn_urls[name])}",
       # The health check allocates with a credential minted from the edge's (current) secret.
       "TURN_SECRET=${var.turn_static_auth_secrets[0]}",
+      # Prometheus scrapes from inside the network: the firewall opens this port to the VPC only.
+      "METRICS_IP=0.0.0.0",
+      "METRICS_PORT=${local.turn_metrics_port}",
+      # coturn's min-port/max-port: the agent counts the relay sockets bound in between.
+      "TURN_RELAY_MIN_PORT=${local.ports.turn.relayMinPort}",
+      "TURN_RELAY_MAX_PORT=${local.ports.turn.relayMaxPort}",
       "LOG_LEVEL=info",
       "",
     ])
@@ -206,6 +213,7 @@ locals {
       disable_root    = true
       write_files = concat(local.common_files, local.turn_tls_files, [
         { path = "/usr/local/sbin/meridian-install-app", permissions = "0755", content = local.install_app.turn },
+        { path = "/etc/sysctl.d/61-meridian-turn.conf", permissions = "0644", content = templatefile("${path.module}/templates/sysctl-turn.conf.tftpl", { relay_min_port = local.ports.turn.relayMinPort, relay_max_port = local.ports.turn.relayMaxPort }) },
         { path = "/etc/meridian/turnserver.conf", permissions = "0600", content = local.turnserver_conf[name] },
         { path = "/etc/meridian/turn-agent.env", permissions = "0600", content = local.turn_agent_env[name] },
         { path = "/etc/meridian/turn-tls443.nft", permissions = "0644", content = templatefile("${path.module}/templates/turn-tls443.nft.tftpl", { alt_tls_port = local.ports.turn.altTlsListeningPort, tls_port = local.ports.turn.tlsListeningPort }) },

@@ -179,7 +179,7 @@ variable "turn_limits" {
 }
 
 variable "turn_prometheus" {
-  description = "Enable coturn's Prometheus exporter. Debian's coturn is built without it: only for builds that have it."
+  description = "Enable coturn's Prometheus exporter on ports.json's turn.prometheusPort. Debian's coturn is built without it: only for builds that have it. The TURN agent serves its own /metrics (health, node state, relay allocations) on that port otherwise; with the exporter on, the agent serves none (METRICS_PORT=0), so the port is opened once either way."
   type        = bool
   default     = false
 }

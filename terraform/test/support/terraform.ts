@@ -62,8 +62,9 @@ export interface FirewallRule {
  * data directory and state in a temporary directory, so nothing is written to the
  * repository, and returns its outputs (sensitive ones included: they hold test values).
  * `tls`: render with FIXTURE_TLS as turn_tls; otherwise turn_tls is null.
+ * `turnPrometheus`: render with coturn's exporter on (turn_prometheus).
  */
-export async function applyRenderFixture(options: { tls?: boolean } = {}): Promise<RenderOutputs> {
+export async function applyRenderFixture(options: { tls?: boolean; turnPrometheus?: boolean } = {}): Promise<RenderOutputs> {
   const work = await mkdtemp(join(tmpdir(), "meridian-tf-render-"));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -73,6 +74,7 @@ export async function applyRenderFixture(options: { tls?: boolean } = {}): Promi
     CHECKPOINT_DISABLE: "1",
     TF_VAR_node_secret: FIXTURE_SECRETS.node_secret,
     TF_VAR_turn_static_auth_secrets: JSON.stringify(FIXTURE_SECRETS.turn_static_auth_secrets),
+    TF_VAR_turn_prometheus: String(options.turnPrometheus ?? false),
   };
   if (options.tls) {
     const files = { certificate: join(work, "cert.pem"), private_key: join(work, "key.pem") };

@@ -14,6 +14,7 @@ import {
   errorCode,
   framedLength,
   getAttribute,
+  lifetimeAttribute,
   newTransactionId,
   verifyIntegrity,
   bindingRequest,
@@ -75,6 +76,13 @@ export class TurnClient {
     const transactionId = newTransactionId();
     const peer = encodeXorAddress({ family: 4, address: peerAddress, port: 0 }, transactionId);
     const response = await this.#authenticated(Method.CreatePermission, [{ type: Attr.XorPeerAddress, value: peer }], transactionId);
+    const failure = errorCode(response);
+    return failure ? { ok: false, ...failure } : { ok: true };
+  }
+
+  /** Refresh with LIFETIME 0 (RFC 8656 §7): ends the allocation; coturn frees its relay about a second later. */
+  async release(): Promise<TurnResult<object>> {
+    const response = await this.#authenticated(Method.Refresh, [lifetimeAttribute(0)]);
     const failure = errorCode(response);
     return failure ? { ok: false, ...failure } : { ok: true };
   }

@@ -68,8 +68,9 @@ run "security_groups_follow_ports_json" {
       "turns"     = ["tcp", 5349, 5349, "0.0.0.0/0"]
       "turns-alt" = ["tcp", 443, 443, "0.0.0.0/0"]
       "relay-udp" = ["udp", 49160, 49999, "0.0.0.0/0"]
+      "metrics"   = ["tcp", 9641, 9641, "10.40.0.0/16"]
     }
-    error_message = "TURN rules must be its listeners and the UDP relay range"
+    error_message = "TURN rules must be its listeners, the UDP relay range, and metrics to the VPC"
   }
 }
 

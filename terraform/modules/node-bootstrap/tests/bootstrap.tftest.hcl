@@ -140,8 +140,33 @@ run "turn_user_data" {
     error_message = "without a certificate only the self-signed placeholder answers TLS: no turns: URL is advertised"
   }
   assert {
-    condition     = [for r in output.firewall.turn : r.name] == ["turn-udp", "turn-tcp", "turns", "turns-alt", "relay-udp"]
-    error_message = "TURN firewall without the exporter: listeners and the UDP relay range only"
+    condition     = [for r in output.firewall.turn : r.name] == ["turn-udp", "turn-tcp", "turns", "turns-alt", "relay-udp", "metrics"]
+    error_message = "TURN firewall: listeners, the UDP relay range and the metrics port, nothing else"
+  }
+  assert {
+    condition     = [for r in output.firewall.turn : r if r.name == "metrics"] == [{ name = "metrics", protocol = "tcp", from_port = 9641, to_port = 9641, source = "vpc" }]
+    error_message = "the TURN agent's metrics port (ports.json's turn.prometheusPort) opens to the VPC only"
+  }
+  assert {
+    condition = alltrue([
+      for u in values(output.turn_user_data) : anytrue([
+        for f in yamldecode(u).write_files : f.path == "/etc/meridian/turn-agent.env" && alltrue([
+          strcontains(f.content, "METRICS_IP=0.0.0.0\n"),
+          strcontains(f.content, "METRICS_PORT=${output.ports.turn.prometheusPort}\n"),
+          strcontains(f.content, "TURN_RELAY_MIN_PORT=${output.ports.turn.relayMinPort}\n"),
+          strcontains(f.content, "TURN_RELAY_MAX_PORT=${output.ports.turn.relayMaxPort}\n"),
+        ])
+      ])
+    ])
+    error_message = "every TURN agent serves /metrics beyond loopback on ports.json's port and counts coturn's relay range"
+  }
+  assert {
+    condition = alltrue([
+      for u in values(output.turn_user_data) : anytrue([
+        for f in yamldecode(u).write_files : f.path == "/etc/sysctl.d/61-meridian-turn.conf" && f.permissions == "0644" && strcontains(f.content, "\nnet.ipv4.ip_local_reserved_ports = ${output.ports.turn.relayMinPort}-${output.ports.turn.relayMaxPort}\n")
+      ])
+    ]) && !strcontains(output.sfu_user_data, "ip_local_reserved_ports")
+    error_message = "TURN nodes (only) reserve coturn's relay range from the kernel's ephemeral ports"
   }
   assert {
     # AWS refuses user-data over 16 KiB; aws-region gzips it, which cloud-init unpacks.
@@ -283,14 +308,22 @@ run "refuses_a_hostname_with_a_port" {
   expect_failures = [var.turn_nodes]
 }
 
-run "prometheus_only_from_the_vpc" {
+run "coturn_exporter_only_from_the_vpc_and_instead_of_the_agent" {
   command = apply
   variables {
     turn_prometheus = true
   }
   assert {
-    condition     = [for r in output.firewall.turn : r if r.name == "prometheus"] == [{ name = "prometheus", protocol = "tcp", from_port = 9641, to_port = 9641, source = "vpc" }]
-    error_message = "the exporter's port opens to the VPC only"
+    condition     = [for r in output.firewall.turn : r if r.from_port <= 9641 && r.to_port >= 9641] == [{ name = "metrics", protocol = "tcp", from_port = 9641, to_port = 9641, source = "vpc" }]
+    error_message = "the exporter's port opens to the VPC only, once"
+  }
+  assert {
+    condition = alltrue([
+      for u in values(output.turn_user_data) : anytrue([
+        for f in yamldecode(u).write_files : f.path == "/etc/meridian/turn-agent.env" && strcontains(f.content, "METRICS_PORT=0\n")
+      ])
+    ])
+    error_message = "with coturn's exporter on its port, the agent serves no metrics"
   }
   assert {
     condition     = strcontains(output.turnserver_conf.a, "prometheus\nprometheus-port=9641\n")
