@@ -9,7 +9,7 @@ describe.skipIf(!prerequisites)("two browsers in a call", () => {
   let people: TwoPeople;
 
   beforeAll(async () => {
-    people = await startTwoPeople("call", { chromium: prerequisites!.chromium, rtcPortBase: 42000 });
+    people = await startTwoPeople("call", { chromium: prerequisites!.chromium, rtcPortBase: 30000 });
   }, 120_000);
 
   afterAll(async () => {

@@ -48,7 +48,7 @@ describe.skipIf(!prerequisites)("failover when a mediasoup worker dies mid-call"
   let people: TwoPeople;
 
   beforeAll(async () => {
-    people = await startTwoPeople("failover", { chromium: prerequisites!.chromium, rtcPortBase: 42800 });
+    people = await startTwoPeople("failover", { chromium: prerequisites!.chromium, rtcPortBase: 30800 });
   }, 120_000);
 
   afterAll(async () => {

@@ -18,9 +18,9 @@ import { requirePrerequisites } from "./support/prerequisites.ts";
 const prerequisites = requirePrerequisites();
 
 const NODES = [
-  { id: "fra", lat: 50.11, lon: 8.68, rtcPortBase: 42400 },
-  { id: "iad", lat: 38.95, lon: -77.45, rtcPortBase: 42410 },
-  { id: "sin", lat: 1.35, lon: 103.82, rtcPortBase: 42420 },
+  { id: "fra", lat: 50.11, lon: 8.68, rtcPortBase: 30400 },
+  { id: "iad", lat: 38.95, lon: -77.45, rtcPortBase: 30410 },
+  { id: "sin", lat: 1.35, lon: 103.82, rtcPortBase: 30420 },
 ] as const;
 const PARIS = { latitude: "48.85", longitude: "2.35", continent: "EU", country: "FR", colo: "CDG" };
 const TORONTO = { latitude: "43.65", longitude: "-79.38", continent: "NA", country: "CA", colo: "YYZ" };
@@ -154,7 +154,7 @@ describe.skipIf(!prerequisites)("node selection and lifecycle across a fleet", (
     }, { timeout: 10_000, interval: 300 }).toBe("iad");
     // …while the existing room keeps working on fra.
     const again = await host.client.request("createTransport", { direction: "send" });
-    expect(again.iceCandidates[0]!.port).toBe(42400);
+    expect(again.iceCandidates[0]!.port).toBe(30400);
     // The room empties; its router is freed after the grace period; fra is done and exits 0.
     const exited = new Promise<number | null>((resolve) => fra.once("exit", (code) => resolve(code)));
     await host.client.request("leave", {});
@@ -183,7 +183,7 @@ describe.skipIf(!prerequisites)("node selection and lifecycle across a fleet", (
     // The old transport is gone; a new one works, on the replaced worker (same port).
     await expect(host.client.request("produce", { transportId: host.transport!.id, kind: "audio", source: "mic", rtpParameters: OPUS_SEND })).rejects.toSatisfy((e: unknown) => isProtocolError(e, "not_found"));
     const fresh = await host.client.request("createTransport", { direction: "send" });
-    expect(fresh.iceCandidates[0]!.port).toBe(42410);
+    expect(fresh.iceCandidates[0]!.port).toBe(30410);
     const { producerId } = await host.client.request("produce", { transportId: fresh.id, kind: "audio", source: "mic", rtpParameters: OPUS_SEND });
     expect((await guest.nextEvent("newProducer")).producer.id).toBe(producerId);
     host.client.close();

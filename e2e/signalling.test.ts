@@ -30,7 +30,7 @@ describe.skipIf(!prerequisites)("signalling through the edge and a real SFU node
       port: await freePort(),
       nodeSecret: secret,
       persistTo: join(state, "edge"),
-      nodes: [{ id: "sig-node-1", rtcPortBase: 42100, workers: 1 }],
+      nodes: [{ id: "sig-node-1", rtcPortBase: 30100, workers: 1 }],
       logs: { dir: join(ROOT, "e2e/artifacts/signalling") },
     });
   }, 120_000);
@@ -65,7 +65,7 @@ describe.skipIf(!prerequisites)("signalling through the edge and a real SFU node
     expect((await alice.client.nextEvent("peerJoined")).peer).toMatchObject({ id: bob.welcome.participantId, displayName: "Bob", role: "guest" });
 
     const send = await alice.client.request("createTransport", { direction: "send" });
-    expect(send.iceCandidates.map((c) => c.port)).toContain(42100);
+    expect(send.iceCandidates.map((c) => c.port)).toContain(30100);
     const recv = await bob.client.request("createTransport", {
       direction: "recv",
       rtpCapabilities: bob.welcome.routerRtpCapabilities,
@@ -194,7 +194,7 @@ describe.skipIf(!prerequisites)("signalling through the edge and a real SFU node
 
   it("refuses a node with a wrong secret; the node says why and keeps retrying", async () => {
     const impostor = await stack.startNode(
-      { id: "impostor", rtcPortBase: 42150, env: { NODE_SECRET: "wrong-secret-0123456789" } },
+      { id: "impostor", rtcPortBase: 30150, env: { NODE_SECRET: "wrong-secret-0123456789" } },
       (entry) => entry.msg === "edge refused the node connection: HTTP 401 (check NODE_SECRET)",
     );
     // Refused twice: it backs off and redials instead of exiting.

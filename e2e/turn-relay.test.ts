@@ -70,7 +70,7 @@ describe.skipIf(!prerequisites)("calls through the TURN relay", () => {
   beforeAll(async () => {
     people = await startTwoPeople("turn-relay", {
       chromium: prerequisites!.chromium,
-      rtcPortBase: 42700,
+      rtcPortBase: 30700,
       stack: { turn: { required: true } },
       initScripts: [FORCE_RELAY],
     });

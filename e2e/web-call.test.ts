@@ -44,7 +44,7 @@ describe.skipIf(!prerequisites)("the web app in two browsers", () => {
       port: await freePort(),
       nodeSecret: "web-call-node-secret-0123456789",
       persistTo: join(state, "edge"),
-      nodes: [{ id: "web-call-node-1", rtcPortBase: 42300, workers: 1 }],
+      nodes: [{ id: "web-call-node-1", rtcPortBase: 30300, workers: 1 }],
       logs: { dir: join(ROOT, "e2e/artifacts/web-call") },
     });
     [alice, bob] = await Promise.all([launchUser(prerequisites!.chromium), launchUser(prerequisites!.chromium)]);

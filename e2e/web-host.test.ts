@@ -43,7 +43,7 @@ describe.skipIf(!prerequisites)("hosting a meeting in the browser", () => {
       port: await freePort(),
       nodeSecret: "web-host-node-secret-0123456789",
       persistTo: join(state, "edge"),
-      nodes: [{ id: "web-host-node-1", rtcPortBase: 42400, workers: 1 }],
+      nodes: [{ id: "web-host-node-1", rtcPortBase: 30400, workers: 1 }],
       logs: { dir: join(ROOT, "e2e/artifacts/web-host") },
     });
     [host, guest, late] = await Promise.all([

@@ -39,7 +39,7 @@ describe.skipIf(!prerequisites)("the pages around the call", () => {
       port: await freePort(),
       nodeSecret: "web-pages-node-secret-0123456789",
       persistTo: join(state, "edge"),
-      nodes: [{ id: "web-pages-node-1", rtcPortBase: 42500, workers: 1 }],
+      nodes: [{ id: "web-pages-node-1", rtcPortBase: 30500, workers: 1 }],
       logs: { dir: join(ROOT, "e2e/artifacts/web-pages") },
     });
   }, 120_000);

@@ -29,7 +29,7 @@ const stack = await startStack({
   port: await freePort(),
   nodeSecret: "bench-node-secret-0123456789",
   persistTo: join(state, "edge"),
-  nodes: [{ id: "bench-node-1", rtcPortBase: 42200, workers: 1 }],
+  nodes: [{ id: "bench-node-1", rtcPortBase: 30200, workers: 1 }],
   logs: { dir: join(ROOT, "bench/results/join") },
 });
 const host = await launchUser(prerequisites.value.chromium);

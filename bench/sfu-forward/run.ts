@@ -64,7 +64,7 @@ async function nodePlane(): Promise<Plane> {
       NODE_SECRET: "bench-node-secret-0123456789",
       NODE_ID: "bench-forward",
       MEDIASOUP_NUM_WORKERS: "1",
-      RTC_PORT_BASE: "42500",
+      RTC_PORT_BASE: "30500",
       METRICS_PORT: "0",
       LOAD_REPORT_INTERVAL_MS: "60000",
       LOG_LEVEL: "warn",

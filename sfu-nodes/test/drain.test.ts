@@ -33,7 +33,7 @@ describe.skipIf(!workerBin)("SfuNode drain", () => {
   });
 
   it("refuses new rooms at once and finishes when the last room closes", async () => {
-    const node = make(43200);
+    const node = make(31200);
     nodes.push(node);
     await node.start();
     const { routerId } = await node.media.createRouter({ roomId: "stays" });
@@ -47,7 +47,7 @@ describe.skipIf(!workerBin)("SfuNode drain", () => {
   });
 
   it("after the timeout hands the remaining rooms back (routers lost) and stops", async () => {
-    const node = make(43210);
+    const node = make(31210);
     nodes.push(node);
     await node.start();
     const { routerId } = await node.media.createRouter({ roomId: "lingers" });

@@ -18,7 +18,7 @@ describe.skipIf(!workerBin)("placement across a node's workers", () => {
 
   beforeAll(async () => {
     pool = new WorkerPool(
-      { numWorkers: 2, workerBin: workerBin!, listenIp: "127.0.0.1", announcedAddress: undefined, rtcPortBase: 43130, logLevel: "warn" },
+      { numWorkers: 2, workerBin: workerBin!, listenIp: "127.0.0.1", announcedAddress: undefined, rtcPortBase: 31130, logLevel: "warn" },
       log,
     );
     await pool.start();
