@@ -168,4 +168,23 @@ describe("routers their rooms let go of", () => {
     expect(await roomDo(live.roomId).usesRouter(live.routerId)).toBe(true);
     expect(await roomDo(live.roomId).usesRouter(old)).toBe(false);
   });
+
+  it("ignores reports about rooms placed on another node: a node can neither move nor wake them", async () => {
+    const owner = await FakeNode.connect("owner-1");
+    const { roomId, host, routerId } = await roomOn(owner);
+    const other = await FakeNode.connect("meddler-1");
+    other.socket.send({ kind: "evt", event: "routersLost", data: { rooms: [{ roomId, routerId }], reason: "not mine" } });
+    other.socket.send({ kind: "evt", event: "activeSpeaker", data: { roomId, routerId, participantId: host.participantId } });
+    // An answer on the same socket means the events before it were handled.
+    expect((await other.socket.request("register", {})).error?.code).toBe("invalid_params");
+    expect(host.socket.events("mediaReset")).toEqual([]);
+    expect(host.socket.events("activeSpeaker")).toEqual([]);
+    expect(await roomPlacement(roomId)).toEqual({ nodeId: owner.nodeId, routerId });
+
+    // The node that carries it is heard.
+    owner.socket.send({ kind: "evt", event: "activeSpeaker", data: { roomId, routerId, participantId: host.participantId } });
+    expect((await host.socket.nextEvent("activeSpeaker")).data).toEqual({ peerId: host.participantId });
+    owner.socket.send({ kind: "evt", event: "routersLost", data: { rooms: [{ roomId, routerId }], reason: "worker died" } });
+    expect((await host.socket.nextEvent("mediaReset")).data).toMatchObject({ reason: "worker died" });
+  });
 });

@@ -210,6 +210,11 @@ export class NodeDO extends DurableObject<Env> {
   }
 
   /** Tells each room its router is gone; the room moves its media and tells its browsers. */
+  /** Whether this node's router `routerId` serves `roomId`, as the edge placed it. */
+  #carries(roomId: string, routerId: string): boolean {
+    return this.ctx.storage.sql.exec("SELECT 1 FROM routers WHERE router_id = ? AND room_id = ?", routerId, roomId).toArray().length > 0;
+  }
+
   async #moveRooms(rooms: Array<{ roomId: string; routerId: string }>, reason: string): Promise<void> {
     for (const { roomId, routerId } of rooms) {
       this.ctx.storage.sql.exec("DELETE FROM routers WHERE router_id = ?", routerId);
@@ -287,13 +292,16 @@ export class NodeDO extends DurableObject<Env> {
         return;
       case "activeSpeaker": {
         const { roomId, routerId, participantId } = event.data;
-        await roomStub(this.env, roomId).activeSpeaker(routerId, participantId);
+        if (this.#carries(roomId, routerId)) await roomStub(this.env, roomId).activeSpeaker(routerId, participantId);
         return;
       }
-      case "routersLost":
-        this.#log.warn("node lost routers", { nodeId: session.nodeId, rooms: event.data.rooms.length, reason: event.data.reason });
-        await this.#moveRooms(event.data.rooms, event.data.reason);
+      case "routersLost": {
+        // Only rooms placed on this node: a node cannot move (or wake) anyone else's rooms.
+        const rooms = event.data.rooms.filter((r) => this.#carries(r.roomId, r.routerId));
+        this.#log.warn("node lost routers", { nodeId: session.nodeId, rooms: rooms.length, ignored: event.data.rooms.length - rooms.length, reason: event.data.reason });
+        await this.#moveRooms(rooms, event.data.reason);
         return;
+      }
       case "error":
         this.#log.warn("node reported an error", { nodeId: session.nodeId, ...event.data });
     }
