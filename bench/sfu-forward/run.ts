@@ -174,8 +174,12 @@ async function window(ms: number): Promise<Record<Kind, Sample>> {
   for (const kind of kinds) for (const stream of forwardings[kind].streams) stream.resume();
   // A keyframe and a moment for consumers to start before the clock runs.
   await new Promise((r) => setTimeout(r, 1000));
-  const start = new Map(kinds.map((kind) => [kind, { pid: forwardings[kind].plane.workerPid(), cpu: 0, packets: 0 }] as const));
-  for (const [kind, s] of start) Object.assign(s, { cpu: cpuSeconds(s.pid), packets: forwardings[kind].sink.packets() });
+  const start = new Map(
+    kinds.map((kind) => {
+      const pid = forwardings[kind].plane.workerPid();
+      return [kind, { pid, cpu: cpuSeconds(pid), packets: forwardings[kind].sink.packets() }] as const;
+    }),
+  );
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, ms));
   const seconds = (performance.now() - t0) / 1000;

@@ -66,7 +66,6 @@ export class MediaEngine {
   #send: types.Transport | undefined;
   #recv: types.Transport | undefined;
   #iceServers: IceServer[] = [];
-  readonly #pausedInRoom = new Map<string, boolean>();
   #generation = 0;
   #ready: Promise<void>;
   #markReady!: () => void;
@@ -160,7 +159,6 @@ export class MediaEngine {
           : { codecOptions: { opusDtx: true, opusFec: true } }),
     });
     if (paused) producer.pause();
-    this.#pausedInRoom.set(producer.id, paused);
     if (generation !== this.#generation) {
       producer.close();
       throw new StaleMediaError();
@@ -175,7 +173,8 @@ export class MediaEngine {
     if (!producer) return;
     if (paused) producer.pause();
     else producer.resume();
-    this.#pausedInRoom.set(producer.id, paused);
+    // appData.paused is what the room was told (at produce, then here).
+    producer.appData.paused = paused;
     await this.#signalling.request("setProducerPaused", { producerId: producer.id, paused });
   }
 
@@ -185,7 +184,7 @@ export class MediaEngine {
    */
   pausedInRoom(source: MediaSource): boolean | undefined {
     const producer = this.#producers.get(source);
-    return producer && !producer.closed ? (this.#pausedInRoom.get(producer.id) ?? false) : undefined;
+    return producer && !producer.closed ? producer.appData.paused === true : undefined;
   }
 
   /** Swaps the track a producer sends (another camera or microphone); no renegotiation. */
