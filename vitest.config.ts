@@ -4,6 +4,6 @@ import { defineConfig } from "vitest/config";
 // own config (e2e/vitest.config.ts) because they need the built web app.
 export default defineConfig({
   test: {
-    projects: ["protocol", "edge", "sfu-nodes", "web", "turn", "terraform/test"],
+    projects: ["protocol", "node-agent", "edge", "sfu-nodes", "web", "turn", "terraform/test"],
   },
 });

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROTOCOL_VERSION, isProtocolError } from "@meridian/protocol";
-import { OPUS_SEND, VP8_SIMULCAST_SEND } from "../sfu-nodes/test/support/rtp.ts";
+import { OPUS_SEND, VP8_SIMULCAST_SEND } from "@meridian/sfu-node/testing";
 import { ROOT, freePort, startStack, stopChild, waitForLogLine, type Stack } from "../scripts/lib/stack.ts";
 import { RoomClient, createRoom, guestToken } from "./support/room-client.ts";
 import { requirePrerequisites } from "./support/prerequisites.ts";

@@ -1,6 +1,6 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { turnPassword } from "../turn/src/credentials.ts";
+import { turnPassword } from "@meridian/turn/credentials";
 import { decodedMoreThan } from "./support/browser.ts";
 import { createAndJoin, startTwoPeople, type TwoPeople } from "./support/call.ts";
 import { requirePrerequisites } from "./support/prerequisites.ts";

@@ -58,7 +58,7 @@ function request(ws: WebSocket, id: number, method: string, params: unknown): Pr
 }
 
 async function meridianRoom(size: number): Promise<WebSocket[]> {
-  const created = (await (await fetch(`${stack.url}/api/rooms`, { method: "POST", body: JSON.stringify({ capacity: 1000 }) })).json()) as { roomId: string; token: string };
+  const created = (await (await fetch(`${stack.url}/api/rooms`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ capacity: 1000 }) })).json()) as { roomId: string; token: string };
   const sockets: WebSocket[] = [];
   for (let i = 0; i < size; i += 50) {
     const batch = await Promise.all(

@@ -1,12 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
-import meridian from "../../edge/src/index.ts";
+import meridian from "@meridian/edge";
 
 /**
  * The bench Worker: Meridian's own Worker and Durable Objects, plus a bare broadcast DO
  * (hibernating WebSockets, every message sent to every socket, nothing else) as the
  * baseline, so both run in the same workerd.
  */
-export { RoomDO, NodeDO, RegistryDO, ProfileDO } from "../../edge/src/index.ts";
+export { RoomDO, NodeDO, RegistryDO, ProfileDO } from "@meridian/edge";
 
 export class BareBroadcastDO extends DurableObject {
   override async fetch(): Promise<Response> {

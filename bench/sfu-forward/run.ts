@@ -15,8 +15,8 @@ import {
   type ResultOf,
   type EdgeToNodeMethods,
 } from "@meridian/protocol";
-import { ROUTER_MEDIA_CODECS } from "../../sfu-nodes/src/media/codecs.ts";
-import { resolveWorkerBinary } from "../../sfu-nodes/src/worker-binary.ts";
+import { ROUTER_MEDIA_CODECS } from "@meridian/sfu-node/codecs";
+import { resolveWorkerBinary } from "@meridian/sfu-node/worker-binary";
 import { ROOT, stopChild } from "../../scripts/lib/stack.ts";
 import { progress } from "../lib/stats.ts";
 import { childPids, commandOf, cpuSeconds } from "./cpu.ts";

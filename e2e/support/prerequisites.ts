@@ -1,5 +1,5 @@
 import { networkInterfaces } from "node:os";
-import { isExecutable, resolveWorkerBinary } from "../../sfu-nodes/src/worker-binary.ts";
+import { isExecutable, resolveWorkerBinary } from "@meridian/sfu-node/worker-binary";
 
 /**
  * What the browser tests need. Missing pieces skip the suite on a developer machine and

@@ -1,5 +1,5 @@
 import type { EventData, MethodName, ParamsOf, ResultOf, RoomEvents, RoomMethods } from "@meridian/protocol";
-import { SignallingClient } from "../../web/src/lib/signalling.ts";
+import { SignallingClient } from "@meridian/web/signalling";
 
 type EventKey = keyof RoomEvents & string;
 
@@ -82,9 +82,11 @@ export class RoomClient {
   }
 }
 
+const JSON_BODY = { "content-type": "application/json" };
+
 /** Creates a room; returns its id and the creator's host token. */
 export async function createRoom(baseUrl: string, body: Record<string, unknown> = {}): Promise<{ roomId: string; token: string }> {
-  const response = await fetch(`${baseUrl}/api/rooms`, { method: "POST", body: JSON.stringify(body) });
+  const response = await fetch(`${baseUrl}/api/rooms`, { method: "POST", headers: JSON_BODY, body: JSON.stringify(body) });
   if (response.status !== 201) throw new Error(`create room: HTTP ${response.status}`);
   return (await response.json()) as { roomId: string; token: string };
 }
@@ -93,6 +95,7 @@ export async function createRoom(baseUrl: string, body: Record<string, unknown> 
 export async function guestToken(baseUrl: string, roomId: string, displayName?: string): Promise<string> {
   const response = await fetch(`${baseUrl}/api/rooms/${roomId}/join`, {
     method: "POST",
+    headers: JSON_BODY,
     body: JSON.stringify(displayName ? { displayName } : {}),
   });
   if (response.status !== 201) throw new Error(`guest token: HTTP ${response.status}`);

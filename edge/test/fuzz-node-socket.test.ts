@@ -194,7 +194,7 @@ describe("fuzzing a node's control socket", () => {
     await register();
     expect(await registry().isHealthy(NODE_ID)).toBe(true);
     const before = edgeCalls.length;
-    expect(await nodeDo(NODE_ID).call("closeRouter", { routerId: "after-fuzz" }, 5000)).toEqual({ ok: true, result: {} });
+    expect(await nodeDo(NODE_ID).closeRouter({ routerId: "after-fuzz" }, 5000)).toEqual({ ok: true, result: {} });
     expect(edgeCalls.slice(before)).toEqual(["closeRouter"]);
     expect(closedEarly).toBeUndefined();
     // Every frame went through the watched handler (the DO was never replaced), and none threw.

@@ -1,6 +1,6 @@
 import { PROTOCOL_VERSION, type IceServer } from "@meridian/protocol";
 import { describe, expect, it } from "vitest";
-import { turnPassword } from "../../turn/src/credentials.ts";
+import { turnPassword } from "@meridian/turn/credentials";
 import { DEFAULT_TURN_TTL_S, MAX_TURN_TTL_S, turnTtlSeconds } from "../src/turn/ice-servers.ts";
 import { nodeLoad } from "./support/fixtures.ts";
 import { TestSocket, api, createRoom, guestToken, nodeHeaders, participant } from "./support/socket.ts";

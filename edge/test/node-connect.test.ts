@@ -170,7 +170,7 @@ describe("node registration and reports", () => {
     const second = await connectNode("re-1");
     expect((await first.closed).code).toBe(4001);
     expect(await registry().isHealthy("re-1")).toBe(true);
-    const call = nodeDo("re-1").call("closeRouter", { routerId: "r1" }, 5000);
+    const call = nodeDo("re-1").closeRouter({ routerId: "r1" }, 5000);
     const request = await second.next((f) => f.kind === "req", 5000);
     if (request.kind !== "req") throw new Error("expected a request");
     second.send({ kind: "res", id: request.id, result: {} });
@@ -181,7 +181,7 @@ describe("node registration and reports", () => {
 describe("control calls from rooms to a node", () => {
   it("relays a call and its typed error", async () => {
     const socket = await connectNode("calls-1");
-    const call = nodeDo("calls-1").call("resumeConsumer", { consumerId: "c-404" }, 5000);
+    const call = nodeDo("calls-1").resumeConsumer({ consumerId: "c-404" }, 5000);
     const request = await socket.next((f) => f.kind === "req", 5000);
     expect(request).toMatchObject({ method: "resumeConsumer", params: { consumerId: "c-404" } });
     if (request.kind !== "req") throw new Error("expected a request");
@@ -191,7 +191,7 @@ describe("control calls from rooms to a node", () => {
 
   it("rejects a result that does not match the method's schema", async () => {
     const socket = await connectNode("calls-2");
-    const call = nodeDo("calls-2").call("createRouter", { roomId: "r" }, 5000);
+    const call = nodeDo("calls-2").createRouter({ roomId: "r" }, 5000);
     const request = await socket.next((f) => f.kind === "req", 5000);
     if (request.kind !== "req") throw new Error("expected a request");
     socket.send({ kind: "res", id: request.id, result: { routerId: 7 } });
@@ -200,14 +200,14 @@ describe("control calls from rooms to a node", () => {
 
   it("times out a call the node never answers", async () => {
     await connectNode("silent-1");
-    expect(await nodeDo("silent-1").call("closeRouter", { routerId: "r" }, 200)).toMatchObject({
+    expect(await nodeDo("silent-1").closeRouter({ routerId: "r" }, 200)).toMatchObject({
       ok: false,
       error: { code: "timeout" },
     });
   });
 
   it("fails calls at once when no node is connected", async () => {
-    expect(await nodeDo("nobody").call("closeRouter", { routerId: "r" })).toMatchObject({
+    expect(await nodeDo("nobody").closeRouter({ routerId: "r" })).toMatchObject({
       ok: false,
       error: { code: "node_unavailable" },
     });
@@ -215,7 +215,7 @@ describe("control calls from rooms to a node", () => {
 
   it("fails a pending call when the node's socket drops", async () => {
     const socket = await connectNode("dies-1");
-    const call = nodeDo("dies-1").call("closeRouter", { routerId: "r" }, 10_000);
+    const call = nodeDo("dies-1").closeRouter({ routerId: "r" }, 10_000);
     await socket.next((f) => f.kind === "req", 5000);
     socket.close(1011, "crashed");
     expect(await call).toMatchObject({ ok: false, error: { code: "node_unavailable" } });

@@ -33,9 +33,10 @@ describe("room socket input handling", () => {
     await stillServes();
   });
 
-  it("refuses an oversized frame with frame_too_large", async () => {
+  it("refuses an oversized frame with frame_too_large, under its request id", async () => {
     socket.send({ kind: "req", id: 1, method: "join", params: { pad: "x".repeat(MAX_CLIENT_FRAME_BYTES) } });
-    expect((await socket.nextEvent("error")).data).toMatchObject({ code: "frame_too_large" });
+    const frame = await socket.next((f) => f.kind === "res" && f.id === 1, 5000);
+    expect(frame).toMatchObject({ error: { code: "frame_too_large" } });
     await stillServes();
   });
 

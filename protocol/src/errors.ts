@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   "room_full",
   "room_locked",
   "rate_limited",
+  "too_many_connections",
+  "body_too_large",
   "resume_failed",
   "not_found",
   "forbidden",

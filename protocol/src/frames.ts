@@ -61,13 +61,26 @@ export function decodeFrame(raw: string | ArrayBuffer | ArrayBufferView, maxByte
     return { ok: false, error: new ProtocolError("bad_frame", "binary frames are not accepted; send JSON text") };
   }
   if (exceedsBytes(raw, maxBytes)) {
-    return { ok: false, error: new ProtocolError("frame_too_large", `frame exceeds the ${maxBytes}-byte limit`) };
+    // Not parsed (that is the work the limit saves), but the id is usually near the start.
+    const id = peekId(raw);
+    return { ok: false, error: new ProtocolError("frame_too_large", `frame exceeds the ${maxBytes}-byte limit`), ...(id === undefined ? {} : { id }) };
   }
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch {
-    return { ok: false, error: new ProtocolError("bad_frame", "frame is not valid JSON") };
+    const id = peekId(raw);
+    return { ok: false, error: new ProtocolError("bad_frame", "frame is not valid JSON"), ...(id === undefined ? {} : { id }) };
+  }
+  if (!nestsWithin(json, MAX_FRAME_DEPTH)) {
+    // Refused before any schema or handler walks it: recursive code (validation, structured
+    // clone between Durable Objects, mediasoup) would overflow its stack on deep input.
+    const id = readId(json);
+    return {
+      ok: false,
+      error: new ProtocolError("invalid_params", `frame nests deeper than ${MAX_FRAME_DEPTH} levels`),
+      ...(id === undefined ? {} : { id }),
+    };
   }
   const parsed = v.safeParse(Frame, json);
   if (parsed.success) return { ok: true, frame: parsed.output };
@@ -77,6 +90,36 @@ export function decodeFrame(raw: string | ArrayBuffer | ArrayBufferView, maxByte
     error: new ProtocolError("bad_frame", `not a valid frame: ${summarizeIssues(parsed.issues)}`),
     ...(id === undefined ? {} : { id }),
   };
+}
+
+/** The deepest nesting a frame of either wire needs (mediasoup's RTP parameters reach 7). */
+export const MAX_FRAME_DEPTH = 16;
+
+/** Whether no array or object in `value` sits deeper than `max` levels; iterative, so any input is safe. */
+export function nestsWithin(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== "object" || node === null) continue;
+    if (depth > max) return false;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return true;
+}
+
+/** How far into an unparsed frame the id of a request is looked for. */
+const PEEK_CHARS = 256;
+
+/**
+ * The request id of a frame that cannot be parsed whole (too large, or broken after its
+ * start), read from its first characters as every client of ours writes them:
+ * `{"kind":"req","id":N,…`. Undefined when it is not there.
+ */
+function peekId(raw: string): number | undefined {
+  const id = /^\s*\{\s*"kind"\s*:\s*"req"\s*,\s*"id"\s*:\s*(\d{1,16})\s*[,}]/.exec(raw.slice(0, PEEK_CHARS))?.[1];
+  return id === undefined ? undefined : readId({ id: Number(id) });
 }
 
 function readId(json: unknown): number | undefined {

@@ -6,3 +6,5 @@ export * from "./media.ts";
 export * from "./rpc.ts";
 export * from "./room.ts";
 export * from "./node.ts";
+export * from "./backoff.ts";
+export * from "./log.ts";

@@ -166,6 +166,12 @@ export const roomMethods = {
   routerCapabilities: method(Empty, v.object({ routerRtpCapabilities: RtpCapabilities })),
   /** Fresh TURN credentials (they are short-lived), e.g. before an ICE restart; in the call only. */
   iceServers: method(Empty, v.object({ iceServers: v.array(IceServer) })),
+  /**
+   * A join token admits to the room; the socket may stay in the call after it expires,
+   * but joining and fresh TURN credentials need one that has not: a long call presents a
+   * new token (same room, same identity) here.
+   */
+  renewToken: method(v.object({ token: v.pipe(v.string(), v.maxLength(4096)) }), v.object({ expiresAt: v.number() })),
   join: method(v.object({ displayName: v.optional(DisplayName) }), v.variant("status", [Joined, InLobby])),
   leave: method(Empty, Empty),
 
@@ -271,6 +277,7 @@ export const RoomCloseCode = {
   kicked: 4003,
   ended: 4004,
   denied: 4005,
-  protocolMismatch: 4006,
+  /** Opened, but no hello within the deadline (pings do not count). */
+  noHello: 4007,
   rateLimited: 4008,
 } as const;

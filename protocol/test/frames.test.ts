@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeFrame, encodeError, encodeEvent, encodeRequest, exceedsBytes } from "../src/index.ts";
+import { MAX_FRAME_DEPTH, decodeFrame, encodeError, encodeEvent, encodeRequest, exceedsBytes, nestsWithin } from "../src/index.ts";
 
 describe("decodeFrame", () => {
   it("accepts the three frame kinds", () => {
@@ -57,5 +57,39 @@ describe("decodeFrame", () => {
       event: "error",
       data: { code: "bad_frame", message: "m" },
     });
+  });
+});
+
+describe("frames from careless or hostile clients", () => {
+  const nested = (depth: number) => {
+    let value: unknown = "x";
+    for (let i = 0; i < depth; i++) value = { a: value };
+    return value;
+  };
+
+  it("answers an oversized request under its id when the id leads the frame", () => {
+    const raw = encodeRequest(12, "sendChat", { text: "x".repeat(2000) });
+    expect(decodeFrame(raw, 1024)).toMatchObject({ ok: false, id: 12, error: { code: "frame_too_large" } });
+    // Without a readable id at the start there is nothing to answer under.
+    expect(decodeFrame(JSON.stringify({ method: "x", pad: "y".repeat(2000), kind: "req", id: 3 }), 1024)).not.toHaveProperty("id");
+  });
+
+  it("answers a request broken after its start under its id", () => {
+    expect(decodeFrame('{"kind":"req","id":9,"method":"join","params":{', 1024)).toMatchObject({ ok: false, id: 9, error: { code: "bad_frame" } });
+  });
+
+  it.each([2_000, 3_000, 50_000])("refuses params nested %i levels deep with invalid_params, under the request's id", (depth) => {
+    const raw = `{"kind":"req","id":4,"method":"consume","params":${"[".repeat(depth)}${"]".repeat(depth)}}`;
+    expect(decodeFrame(raw, 1 << 20)).toMatchObject({ ok: false, id: 4, error: { code: "invalid_params" } });
+    const objects = `{"kind":"req","id":5,"method":"consume","params":${'{"a":'.repeat(depth)}1${"}".repeat(depth)}}`;
+    expect(decodeFrame(objects, 1 << 20)).toMatchObject({ ok: false, id: 5, error: { code: "invalid_params" } });
+  });
+
+  it("accepts what the protocol nests: up to MAX_FRAME_DEPTH levels", () => {
+    expect(nestsWithin(nested(MAX_FRAME_DEPTH), MAX_FRAME_DEPTH)).toBe(true);
+    expect(nestsWithin(nested(MAX_FRAME_DEPTH + 1), MAX_FRAME_DEPTH)).toBe(false);
+    // The frame itself is the first level.
+    expect(decodeFrame(encodeRequest(1, "m", nested(MAX_FRAME_DEPTH - 1)), 1 << 20).ok).toBe(true);
+    expect(decodeFrame(encodeRequest(1, "m", nested(MAX_FRAME_DEPTH)), 1 << 20)).toMatchObject({ ok: false, id: 1 });
   });
 });

@@ -4,9 +4,9 @@ import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { TURNSERVER_BIN, startLocalCoturn, type LocalCoturn } from "../../turn/src/local-coturn.ts";
-import { loadPorts } from "../../turn/src/ports.ts";
-import { devParams } from "../../turn/src/render-config.ts";
+import { TURNSERVER_BIN, startLocalCoturn, type LocalCoturn } from "@meridian/turn/local-coturn";
+import { loadPorts } from "@meridian/turn/ports";
+import { devParams } from "@meridian/turn/render-config";
 import { envFile as toEnvFile, newEdgeSecrets } from "./secrets.ts";
 
 /** Starts the local stack (wrangler dev + SFU nodes) for `npm start`, the e2e tests and benchmarks. */

@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import * as v from "valibot";
-import { Int, NodeEnvEntries, parseNodeEnv, type NodeIdentity } from "./env.ts";
+import { Int, NodeEnvEntries, parseNodeEnv, type NodeIdentity } from "@meridian/node-agent";
 import { sfuPorts } from "./ports.ts";
 
 /** Everything the node reads from its environment, validated once at start. */
@@ -63,11 +63,3 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 }
 
-/** The edge endpoint a node dials: EDGE_URL with a ws scheme and the connect path. */
-export function edgeConnectUrl(edgeUrl: string): string {
-  const url = new URL(edgeUrl);
-  if (url.protocol === "http:") url.protocol = "ws:";
-  if (url.protocol === "https:") url.protocol = "wss:";
-  url.pathname = url.pathname.replace(/\/$/, "") + "/api/nodes/connect";
-  return url.toString();
-}

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
+import { errorFields } from "@meridian/protocol";
+import { createLogger } from "@meridian/node-agent";
 import { ConfigError, loadConfig } from "./config.ts";
-import { createLogger, errorFields } from "./log.ts";
 import { SfuNode } from "./node.ts";
 import { WorkerBinaryError, resolveWorkerBinary } from "./worker-binary.ts";
 

@@ -1,44 +1,36 @@
-import { createServer, type Server } from "node:http";
 import type { NodeLoad } from "@meridian/protocol";
+import { NodeMetrics, type Family } from "@meridian/node-agent";
 
-/**
- * Prometheus text exposition of the node's load, on a local or private address only
- * (never the public one): GET /metrics. Anything else is 404.
- */
-export function renderMetrics(nodeId: string, load: NodeLoad, edgeConnected: boolean): string {
-  const labels = `node="${nodeId}"`;
-  const lines: string[] = [];
-  const gauge = (name: string, help: string, value: number, extra = "") => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name}{${labels}${extra}} ${value}`);
-  };
-  gauge("meridian_sfu_up", "1 while the node runs.", 1);
-  gauge("meridian_sfu_draining", "1 while the node takes no new rooms.", load.state === "draining" ? 1 : 0);
-  gauge("meridian_sfu_edge_connected", "1 while the control link to the edge is registered.", edgeConnected ? 1 : 0);
-  gauge("meridian_sfu_workers", "mediasoup workers.", load.workers);
-  gauge("meridian_sfu_routers", "Routers (one per room).", load.routers);
-  gauge("meridian_sfu_transports", "WebRTC transports.", load.transports);
-  gauge("meridian_sfu_producers", "Producers.", load.producers);
-  gauge("meridian_sfu_consumers", "Consumers.", load.consumers);
-  gauge("meridian_sfu_utilization", "Share of capacity in use (0..1).", load.utilization);
-  gauge("meridian_sfu_bitrate_in_bps", "Media received, bits per second.", load.bitrateIn ?? 0);
-  gauge("meridian_sfu_bitrate_out_bps", "Media sent, bits per second.", load.bitrateOut ?? 0);
-  lines.push("# HELP meridian_sfu_worker_cpu CPU share of each mediasoup worker (0..1).", "# TYPE meridian_sfu_worker_cpu gauge");
-  (load.cpu ?? []).forEach((share, i) => lines.push(`meridian_sfu_worker_cpu{${labels},worker="${i}"} ${share}`));
-  return lines.join("\n") + "\n";
+/** What one scrape of the node reads. */
+export interface SfuMetricsSnapshot {
+  readonly load: NodeLoad;
+  readonly edgeConnected: boolean;
 }
 
-export function startMetricsServer(ip: string, port: number, render: () => string): Promise<Server> {
-  const server = createServer((request, response) => {
-    if (request.method === "GET" && request.url === "/metrics") {
-      response.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
-      response.end(render());
-      return;
-    }
-    response.writeHead(404, { "content-type": "text/plain" });
-    response.end("not found\n");
-  });
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, ip, () => resolve(server));
-  });
+const FAMILIES: readonly Family<SfuMetricsSnapshot>[] = [
+  { name: "meridian_sfu_up", help: "1 while the node runs.", value: () => 1 },
+  { name: "meridian_sfu_draining", help: "1 while the node takes no new rooms.", value: ({ load }) => (load.state === "draining" ? 1 : 0) },
+  { name: "meridian_sfu_edge_connected", help: "1 while the control link to the edge is registered.", value: (s) => (s.edgeConnected ? 1 : 0) },
+  { name: "meridian_sfu_workers", help: "mediasoup workers.", value: ({ load }) => load.workers },
+  { name: "meridian_sfu_routers", help: "Routers (one per room).", value: ({ load }) => load.routers },
+  { name: "meridian_sfu_transports", help: "WebRTC transports.", value: ({ load }) => load.transports },
+  { name: "meridian_sfu_producers", help: "Producers.", value: ({ load }) => load.producers },
+  { name: "meridian_sfu_consumers", help: "Consumers.", value: ({ load }) => load.consumers },
+  { name: "meridian_sfu_utilization", help: "Share of capacity in use (0..1).", value: ({ load }) => load.utilization },
+  { name: "meridian_sfu_bitrate_in_bps", help: "Media received, bits per second.", value: ({ load }) => load.bitrateIn ?? 0 },
+  { name: "meridian_sfu_bitrate_out_bps", help: "Media sent, bits per second.", value: ({ load }) => load.bitrateOut ?? 0 },
+  {
+    name: "meridian_sfu_worker_cpu",
+    help: "CPU share of each mediasoup worker (0..1).",
+    labels: ["worker"],
+    value: ({ load }) => (load.cpu ?? []).map((share, i) => [{ worker: String(i) }, share]),
+  },
+];
+
+/**
+ * The node's load as Prometheus series, served on a local or private address only
+ * (never the public one); `sample` is read once per scrape.
+ */
+export function sfuMetrics(nodeId: string, sample: () => SfuMetricsSnapshot): NodeMetrics<SfuMetricsSnapshot> {
+  return new NodeMetrics(nodeId, FAMILIES, sample);
 }

@@ -1,12 +1,10 @@
 import type { Server } from "node:http";
-import { PROTOCOL_VERSION, type NodeRegistration } from "@meridian/protocol";
+import { PROTOCOL_VERSION, edgeToNodeMethods, errorFields, type EdgeToNodeMethods, type Logger, type NodeRegistration } from "@meridian/protocol";
+import { EdgeLink, edgeConnectUrl, startMetricsServer } from "@meridian/node-agent";
 import type { NodeConfig } from "./config.ts";
-import { edgeConnectUrl } from "./config.ts";
-import { EdgeLink } from "./control/edge-link.ts";
-import { errorFields, type Logger } from "./log.ts";
 import { MediaService } from "./media/media-service.ts";
 import { WorkerPool } from "./media/worker-pool.ts";
-import { renderMetrics, startMetricsServer } from "./metrics.ts";
+import { sfuMetrics } from "./metrics.ts";
 
 export const NODE_VERSION = "0.1.0";
 
@@ -15,7 +13,7 @@ export class SfuNode {
   readonly config: NodeConfig;
   readonly pool: WorkerPool;
   readonly media: MediaService;
-  readonly link: EdgeLink;
+  readonly link: EdgeLink<EdgeToNodeMethods>;
   readonly #log: Logger;
   #lastSample = performance.now();
   #metrics: Server | undefined;
@@ -53,6 +51,7 @@ export class SfuNode {
         this.#lastSample = now;
         return this.media.load();
       },
+      methods: edgeToNodeMethods,
       handlers: this.media.handlers,
       loadIntervalMs: config.loadReportIntervalMs,
       log: log.child("edge"),
@@ -86,9 +85,12 @@ export class SfuNode {
   async start(): Promise<void> {
     await this.pool.start();
     if (this.config.metricsPort > 0) {
-      this.#metrics = await startMetricsServer(this.config.metricsIp, this.config.metricsPort, () =>
-        renderMetrics(this.config.nodeId, this.media.load(), this.link.registered),
-      );
+      this.#metrics = await startMetricsServer({
+        ip: this.config.metricsIp,
+        port: this.config.metricsPort,
+        metrics: sfuMetrics(this.config.nodeId, () => ({ load: this.media.load(), edgeConnected: this.link.registered })),
+        log: this.#log.child("metrics"),
+      });
     }
     this.link.start();
   }

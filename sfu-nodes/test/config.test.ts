@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, edgeConnectUrl, loadConfig } from "../src/config.ts";
+import { ConfigError, loadConfig } from "../src/config.ts";
 
 const SECRET = "0123456789abcdef-secret";
 
@@ -55,15 +55,5 @@ describe("loadConfig", () => {
   ])("refuses %s with a message naming the variable", (_name, env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
-  });
-});
-
-describe("edgeConnectUrl", () => {
-  it.each([
-    ["http://127.0.0.1:8787", "ws://127.0.0.1:8787/api/nodes/connect"],
-    ["https://meridian.example.com/", "wss://meridian.example.com/api/nodes/connect"],
-    ["wss://edge.example.com/prefix", "wss://edge.example.com/prefix/api/nodes/connect"],
-  ])("%s -> %s", (input, expected) => {
-    expect(edgeConnectUrl(input)).toBe(expected);
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.ts";
-import { createLogger } from "../src/log.ts";
+import { createLogger } from "@meridian/node-agent";
 import { SfuNode } from "../src/node.ts";
 import { requireWorkerBinary } from "./support/worker.ts";
 

@@ -1,7 +1,7 @@
 import type { types } from "mediasoup";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isProtocolError, type RtpCapabilities } from "@meridian/protocol";
-import { createLogger } from "../src/log.ts";
+import { createLogger } from "@meridian/node-agent";
 import { MediaService } from "../src/media/media-service.ts";
 import { WorkerPool } from "../src/media/worker-pool.ts";
 import { watchConsumers } from "./support/observe.ts";

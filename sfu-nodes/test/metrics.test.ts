@@ -1,12 +1,16 @@
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
-import { renderMetrics, startMetricsServer } from "../src/metrics.ts";
+import { createLogger, startMetricsServer } from "@meridian/node-agent";
+import { sfuMetrics } from "../src/metrics.ts";
 
 const load = { state: "draining" as const, workers: 2, routers: 3, transports: 8, producers: 4, consumers: 9, utilization: 0.25, cpu: [0.1, 0.4], bitrateIn: 1000, bitrateOut: 5000 };
 
+/** The metrics of a node carrying `load`, whose link is (or is not) registered. */
+const metricsOf = (nodeId: string, edgeConnected: boolean) => sfuMetrics(nodeId, () => ({ load, edgeConnected }));
+
 describe("metrics", () => {
-  it("renders the load in Prometheus text format", () => {
-    const text = renderMetrics("fra-1", load, true);
+  it("renders the load in Prometheus text format", async () => {
+    const text = await metricsOf("fra-1", true).scrape();
     expect(text).toContain('# TYPE meridian_sfu_consumers gauge\nmeridian_sfu_consumers{node="fra-1"} 9');
     expect(text).toContain('meridian_sfu_draining{node="fra-1"} 1');
     expect(text).toContain('meridian_sfu_worker_cpu{node="fra-1",worker="1"} 0.4');
@@ -15,7 +19,7 @@ describe("metrics", () => {
   });
 
   it("serves /metrics on its address and nothing else", async () => {
-    const server = await startMetricsServer("127.0.0.1", 0, () => renderMetrics("n", load, false));
+    const server = await startMetricsServer({ ip: "127.0.0.1", port: 0, metrics: metricsOf("n", false), log: createLogger("test", "silent") });
     try {
       const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       const ok = await fetch(`${base}/metrics`);

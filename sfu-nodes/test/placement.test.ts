@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { createLogger } from "../src/log.ts";
+import { createLogger } from "@meridian/node-agent";
 import { MediaService } from "../src/media/media-service.ts";
 import { WorkerPool } from "../src/media/worker-pool.ts";
 import { workerOf } from "./support/observe.ts";

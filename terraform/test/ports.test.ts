@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { renderTurnConfig, DEFAULT_LIMITS } from "../../turn/src/render-config.ts";
-import { loadPorts } from "../../turn/src/ports.ts";
+import { renderTurnConfig, DEFAULT_LIMITS } from "@meridian/turn/render-config";
+import { loadPorts } from "@meridian/turn/ports";
 import { TERRAFORM_DIR, FIXTURE_SECRETS, applyRenderFixture, terraformAvailable, writtenFile, type FirewallRule, type RenderOutputs } from "./support/terraform.ts";
 
 /**

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { Int, NodeEnvEntries, parseNodeEnv, type NodeIdentity } from "../../sfu-nodes/src/env.ts";
+import { Int, NodeEnvEntries, parseNodeEnv, type NodeIdentity } from "@meridian/node-agent";
 import { loadPorts } from "./ports.ts";
 import type { PortRange } from "./relay-sockets.ts";
 import { DEFAULT_LIMITS } from "./render-config.ts";

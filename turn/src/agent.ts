@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { createLogger, errorFields } from "../../sfu-nodes/src/log.ts";
+import { errorFields } from "@meridian/protocol";
+import { createLogger } from "@meridian/node-agent";
 import { AgentConfigError, loadAgentConfig } from "./agent-config.ts";
 import { TurnAgent } from "./turn-agent.ts";
 

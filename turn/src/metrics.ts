@@ -1,11 +1,10 @@
-import { createServer, type Server } from "node:http";
 import type { NodeState } from "@meridian/protocol";
+import { NodeMetrics, type Family } from "@meridian/node-agent";
 
 /**
- * Prometheus text exposition (format 0.0.4) of the TURN agent, in the SFU node's style
- * (sfu-nodes/src/metrics.ts): every series carries `node`. Debian's coturn has no
- * exporter, so this is what a TURN node has: the agent's view of coturn's health and
- * the relay sockets the kernel holds for it.
+ * The TURN agent's Prometheus series, in the SFU node's style: every series carries
+ * `node`. Debian's coturn has no exporter, so this is what a TURN node has: the agent's
+ * view of coturn's health and the relay sockets the kernel holds for it.
  */
 
 export type ProbeName = "stun" | "allocate";
@@ -18,7 +17,6 @@ export interface ProbeOutcome {
 }
 
 export interface TurnMetricsSnapshot {
-  readonly nodeId: string;
   readonly region: string;
   readonly version: string;
   /** The latest health check passed; false until one has. */
@@ -36,87 +34,61 @@ export interface TurnMetricsSnapshot {
   readonly utilization: number;
 }
 
-/** Label values may hold anything NODE_REGION allows: the format's three escapes. */
-function labelValue(value: string): string {
-  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
-}
+const flag = (value: boolean) => (value ? 1 : 0);
+const probesRun = (s: TurnMetricsSnapshot) =>
+  (["stun", "allocate"] as const).flatMap((probe) => (s.probes[probe] ? [{ probe, ...s.probes[probe] }] : []));
 
-export function renderTurnMetrics(s: TurnMetricsSnapshot): string {
-  const node = `node="${labelValue(s.nodeId)}"`;
-  const lines: string[] = [];
-  const family = (name: string, type: "gauge" | "counter", help: string, samples: Array<[labels: string, value: number]>) => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, value] of samples) lines.push(`${name}{${node}${labels}} ${value}`);
-  };
-  const one = (name: string, type: "gauge" | "counter", help: string, value: number) => family(name, type, help, [["", value]]);
-  const flag = (value: boolean) => (value ? 1 : 0);
-  const probes = (["stun", "allocate"] as const).flatMap((name) => (s.probes[name] ? [[name, s.probes[name]] as const] : []));
+const FAMILIES: readonly Family<TurnMetricsSnapshot>[] = [
+  {
+    name: "meridian_turn_info",
+    help: "Who this TURN node registers as with the edge; always 1.",
+    labels: ["region", "version"],
+    value: (s) => [[{ region: s.region, version: s.version }, 1]],
+  },
+  { name: "meridian_turn_up", help: "1 when the latest health check of coturn passed.", value: (s) => flag(s.up) },
+  {
+    name: "meridian_turn_probe_success",
+    help: "1 when the probe passed in the latest health check (allocate runs only after stun passed, and only with TURN_SECRET).",
+    labels: ["probe"],
+    value: (s) => probesRun(s).map(({ probe, ok }) => [{ probe }, flag(ok)]),
+  },
+  {
+    name: "meridian_turn_probe_duration_seconds",
+    help: "How long the latest run of the probe took, answered or timed out.",
+    labels: ["probe"],
+    value: (s) => probesRun(s).flatMap(({ probe, durationSeconds }) => (durationSeconds === undefined ? [] : [[{ probe }, durationSeconds] as const])),
+  },
+  {
+    name: "meridian_turn_consecutive_failures",
+    help: "Health checks failed in a row; the node drains at HEALTH_FAILURES.",
+    value: (s) => s.consecutiveFailures,
+  },
+  { name: "meridian_turn_health_checks_total", help: "Health checks run.", type: "counter", value: (s) => s.checks },
+  { name: "meridian_turn_health_check_failures_total", help: "Health checks failed.", type: "counter", value: (s) => s.failedChecks },
+  {
+    name: "meridian_turn_draining",
+    help: "1 while the node reports itself draining to the edge (no new clients), 0 while active.",
+    value: (s) => flag(s.state === "draining"),
+  },
+  { name: "meridian_turn_edge_connected", help: "1 while the control link to the edge is registered.", value: (s) => flag(s.edgeConnected) },
+  {
+    name: "meridian_turn_relay_allocations",
+    help: "Live TURN allocations: UDP sockets bound to a port of coturn's relay range (coturn binds one per allocation). Absent when /proc/net/udp cannot be read.",
+    value: (s) => s.relayAllocations,
+  },
+  {
+    name: "meridian_turn_relay_ports",
+    help: "Ports in coturn's relay range: the most allocations the node can hold.",
+    value: (s) => s.relayPorts,
+  },
+  {
+    name: "meridian_turn_utilization",
+    help: "Relayed bytes/s over TURN_BPS_CAPACITY (0..1), as last reported to the edge.",
+    value: (s) => s.utilization,
+  },
+];
 
-  family("meridian_turn_info", "gauge", "Who this TURN node registers as with the edge; always 1.", [
-    [`,region="${labelValue(s.region)}",version="${labelValue(s.version)}"`, 1],
-  ]);
-  one("meridian_turn_up", "gauge", "1 when the latest health check of coturn passed.", flag(s.up));
-  family(
-    "meridian_turn_probe_success",
-    "gauge",
-    "1 when the probe passed in the latest health check (allocate runs only after stun passed, and only with TURN_SECRET).",
-    probes.map(([name, p]) => [`,probe="${name}"`, flag(p.ok)]),
-  );
-  family(
-    "meridian_turn_probe_duration_seconds",
-    "gauge",
-    "How long the latest run of the probe took, answered or timed out.",
-    probes.flatMap(([name, p]) => (p.durationSeconds === undefined ? [] : [[`,probe="${name}"`, p.durationSeconds] as [string, number]])),
-  );
-  one("meridian_turn_consecutive_failures", "gauge", "Health checks failed in a row; the node drains at HEALTH_FAILURES.", s.consecutiveFailures);
-  one("meridian_turn_health_checks_total", "counter", "Health checks run.", s.checks);
-  one("meridian_turn_health_check_failures_total", "counter", "Health checks failed.", s.failedChecks);
-  one("meridian_turn_draining", "gauge", "1 while the node reports itself draining to the edge (no new clients), 0 while active.", flag(s.state === "draining"));
-  one("meridian_turn_edge_connected", "gauge", "1 while the control link to the edge is registered.", flag(s.edgeConnected));
-  family(
-    "meridian_turn_relay_allocations",
-    "gauge",
-    "Live TURN allocations: UDP sockets bound to a port of coturn's relay range (coturn binds one per allocation). Absent when /proc/net/udp cannot be read.",
-    s.relayAllocations === undefined ? [] : [["", s.relayAllocations]],
-  );
-  one("meridian_turn_relay_ports", "gauge", "Ports in coturn's relay range: the most allocations the node can hold.", s.relayPorts);
-  one("meridian_turn_utilization", "gauge", "Relayed bytes/s over TURN_BPS_CAPACITY (0..1), as last reported to the edge.", s.utilization);
-  return lines.join("\n") + "\n";
-}
-
-export const CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
-
-/**
- * GET /metrics, rendered per scrape; 404 for any other path, 405 for another method.
- * A local helper rather than the SFU node's: the TURN agent's rendering reads the
- * kernel's socket tables, so it is asynchronous.
- */
-export function startMetricsServer(ip: string, port: number, render: () => Promise<string>, onError: (error: unknown) => void): Promise<Server> {
-  const server = createServer((request, response) => {
-    const path = new URL(request.url ?? "/", "http://metrics").pathname;
-    if (path !== "/metrics") {
-      response.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
-      return;
-    }
-    if (request.method !== "GET" && request.method !== "HEAD") {
-      response.writeHead(405, { "content-type": "text/plain", allow: "GET, HEAD" }).end("method not allowed\n");
-      return;
-    }
-    render().then(
-      (body) => response.writeHead(200, { "content-type": CONTENT_TYPE }).end(request.method === "HEAD" ? undefined : body),
-      (error: unknown) => {
-        onError(error);
-        response.writeHead(500, { "content-type": "text/plain" }).end("metrics unavailable\n");
-      },
-    );
-  });
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, ip, () => {
-      server.off("error", reject);
-      // Later errors (a failed accept) must not end the agent: its job is the edge link.
-      server.on("error", onError);
-      resolve(server);
-    });
-  });
+/** The agent's series for node `nodeId`; `sample` is read once per scrape. */
+export function turnMetrics(nodeId: string, sample: () => Promise<TurnMetricsSnapshot>): NodeMetrics<TurnMetricsSnapshot> {
+  return new NodeMetrics(nodeId, FAMILIES, sample);
 }

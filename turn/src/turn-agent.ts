@@ -1,22 +1,9 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import {
-  PROTOCOL_VERSION,
-  ProtocolError,
-  edgeToNodeMethods,
-  type EdgeToNodeMethods,
-  type Handlers,
-  type NodeLoad,
-  type NodeRegistration,
-  type NodeState,
-} from "@meridian/protocol";
-// The SFU node's link is the one implementation of the node wire (dial out, register,
-// report load, heartbeat, redial with backoff): a TURN node is the same kind of client.
-import { EdgeLink } from "../../sfu-nodes/src/control/edge-link.ts";
-import { edgeConnectUrl } from "../../sfu-nodes/src/config.ts";
-import { errorFields, type Logger } from "../../sfu-nodes/src/log.ts";
+import { PROTOCOL_VERSION, errorFields, type BackoffOptions, type Logger, type NodeLoad, type NodeRegistration, type NodeState } from "@meridian/protocol";
+import { EdgeLink, edgeConnectUrl, startMetricsServer, type NodeMetrics } from "@meridian/node-agent";
 import type { AgentConfig } from "./agent-config.ts";
-import { renderTurnMetrics, startMetricsServer, type ProbeName, type ProbeOutcome } from "./metrics.ts";
+import { turnMetrics, type ProbeName, type ProbeOutcome, type TurnMetricsSnapshot } from "./metrics.ts";
 import { ThroughputMeter } from "./net-throughput.ts";
 import { probeAllocate, probeStun, type AllocateProbeResult, type ProbeTarget } from "./probe.ts";
 import { countRelaySockets, type PortRange } from "./relay-sockets.ts";
@@ -24,15 +11,8 @@ import { countRelaySockets, type PortRange } from "./relay-sockets.ts";
 export const AGENT_VERSION = "0.1.0";
 const PROBE_TIMEOUT_MS = 1000;
 
-/** A TURN node hosts no routers or transports: every media call is refused, typed. */
-export const REFUSE_MEDIA_CALLS = Object.fromEntries(
-  Object.keys(edgeToNodeMethods).map((method) => [
-    method,
-    () => {
-      throw new ProtocolError("unknown_method", `${method}: this is a TURN node; it serves no media calls`);
-    },
-  ]),
-) as unknown as Handlers<EdgeToNodeMethods, unknown>;
+/** A TURN node hosts no routers or transports: the edge's every call is answered `unknown_method`. */
+const NO_CALLS = {};
 
 /** One health check's verdict; `reason` says why coturn is not fit to hand out. */
 type HealthVerdict = { readonly ok: true } | { readonly ok: false; readonly reason: string };
@@ -43,7 +23,7 @@ export interface TurnAgentDeps {
   /** Counts the sockets bound in coturn's relay range (default: from /proc/net/udp{,6}). */
   readonly relaySockets?: (range: PortRange) => Promise<number>;
   /** Link tuning for tests. */
-  readonly backoff?: { baseMs: number; maxMs: number };
+  readonly backoff?: BackoffOptions;
 }
 
 /**
@@ -54,7 +34,7 @@ export interface TurnAgentDeps {
  * out this node's TURN URLs only while they work.
  */
 export class TurnAgent {
-  readonly link: EdgeLink;
+  readonly link: EdgeLink<typeof NO_CALLS>;
   readonly #config: AgentConfig;
   readonly #log: Logger;
   readonly #probe: (target: ProbeTarget, timeoutMs: number) => Promise<boolean>;
@@ -70,7 +50,8 @@ export class TurnAgent {
   readonly #probes: Partial<Record<ProbeName, ProbeOutcome>> = {};
   #utilization = 0;
   #relayReadFailed = false;
-  #metrics: Server | undefined;
+  readonly #metrics: NodeMetrics<TurnMetricsSnapshot>;
+  #metricsServer: Server | undefined;
   #lastReason: string | undefined;
   #stopping = false;
   #healthTimer: NodeJS.Timeout | undefined;
@@ -88,11 +69,13 @@ export class TurnAgent {
       secret: config.secret,
       registration: () => this.registration(),
       load: () => this.#sampleLoad(),
-      handlers: REFUSE_MEDIA_CALLS,
+      methods: NO_CALLS,
+      handlers: {},
       loadIntervalMs: config.loadReportIntervalMs,
       log: log.child("edge"),
       ...(deps.backoff ? { backoff: deps.backoff } : {}),
     });
+    this.#metrics = turnMetrics(config.nodeId, () => this.#snapshot());
   }
 
   get state(): NodeState {
@@ -101,7 +84,7 @@ export class TurnAgent {
 
   /** Where /metrics is served; undefined with METRICS_PORT=0, before start and after stop. */
   get metricsAddress(): AddressInfo | undefined {
-    const address = this.#metrics?.listening ? this.#metrics.address() : null;
+    const address = this.#metricsServer?.listening ? this.#metricsServer.address() : null;
     return address && typeof address === "object" ? address : undefined;
   }
 
@@ -125,9 +108,7 @@ export class TurnAgent {
     const { ip, port } = this.#config.metrics;
     if (port > 0) {
       try {
-        this.#metrics = await startMetricsServer(ip, port, () => this.metrics(), (error) =>
-          this.#log.warn("metrics request failed", errorFields(error)),
-        );
+        this.#metricsServer = await startMetricsServer({ ip, port, metrics: this.#metrics, log: this.#log });
       } catch (error) {
         // EADDRINUSE here most likely means coturn's own exporter holds the port.
         throw new Error(`cannot serve metrics on ${ip}:${port} (${(error as Error).message}); METRICS_PORT=0 turns them off`, { cause: error });
@@ -149,21 +130,20 @@ export class TurnAgent {
     this.#state = "draining";
     await this.link.reportLoad();
     await this.link.stop();
-    const metrics = this.#metrics;
-    if (metrics) await new Promise<void>((resolve) => metrics.close(() => resolve()));
+    const server = this.#metricsServer;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  /** The Prometheus exposition /metrics serves, sampled now. */
-  async metrics(): Promise<string> {
+  /** What a scrape of /metrics reports, sampled now. */
+  async #snapshot(): Promise<TurnMetricsSnapshot> {
     const c = this.#config;
     // Read before the rest, so a check finishing during the read cannot half-update the snapshot.
     const relayAllocations = await this.#countAllocations();
-    return renderTurnMetrics({
-      nodeId: c.nodeId,
+    return {
       region: c.region,
       version: AGENT_VERSION,
       up: this.#lastCheckOk,
-      probes: this.#probes,
+      probes: { ...this.#probes },
       consecutiveFailures: this.#failures,
       checks: this.#checks,
       failedChecks: this.#failedChecks,
@@ -172,7 +152,7 @@ export class TurnAgent {
       relayAllocations,
       relayPorts: c.relayPorts.max - c.relayPorts.min + 1,
       utilization: this.#utilization,
-    });
+    };
   }
 
   async #countAllocations(): Promise<number | undefined> {

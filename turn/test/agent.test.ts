@@ -5,7 +5,8 @@ import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { PROTOCOL_VERSION } from "@meridian/protocol";
-import { createLogger, type Logger } from "../../sfu-nodes/src/log.ts";
+import { createLogger } from "@meridian/node-agent";
+import { captureLog, startFakeEdge, type FakeEdge, type Frame, type LogLine } from "@meridian/node-agent/testing";
 import { mintTurnCredential } from "../src/credentials.ts";
 import { loadAgentConfig, type AgentConfig } from "../src/agent-config.ts";
 import { loadPorts } from "../src/ports.ts";
@@ -13,7 +14,6 @@ import { REFUSED_SECRET_REASON, probeStun } from "../src/probe.ts";
 import { devParams } from "../src/render-config.ts";
 import { TurnAgent } from "../src/turn-agent.ts";
 import { coturnAvailable, findFreePortBlock, killAndWait, startCoturn, type RunningCoturn } from "./support/coturn.ts";
-import { startFakeEdge, type FakeEdge, type Frame } from "./support/fake-edge.ts";
 import { parseExposition, sampleValue, type Exposition } from "./support/prometheus.ts";
 import { TurnClient } from "./support/turn-client.ts";
 import { startUdpTap } from "./support/udp-tap.ts";
@@ -39,44 +39,6 @@ async function coturn(ports?: RunningCoturn["ports"], secret = TURN_SECRET): Pro
   const c = await startCoturn({ params: (p) => devParams(secret, { ports: p }), ...(ports ? { ports } : {}) });
   cleanups.push(() => c.stop());
   return c;
-}
-
-type LogLine = Record<string, unknown> & { level: string; msg: string };
-
-/** A logger that keeps its lines, and waits for one. */
-function captureLog(): { log: Logger; lines: LogLine[]; next(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine> } {
-  const lines: LogLine[] = [];
-  const waiters: Array<{ match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }> = [];
-  const log = createLogger("test", "info", (text) => {
-    const line = JSON.parse(text) as LogLine;
-    lines.push(line);
-    for (const waiter of waiters.filter((w) => w.match(line))) {
-      waiters.splice(waiters.indexOf(waiter), 1);
-      waiter.resolve(line);
-    }
-  });
-  return {
-    log,
-    lines,
-    next(match, timeoutMs = 8000) {
-      const seen = lines.find(match);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const waiter = {
-          match,
-          resolve: (line: LogLine) => {
-            clearTimeout(timer);
-            resolve(line);
-          },
-        };
-        const timer = setTimeout(() => {
-          waiters.splice(waiters.indexOf(waiter), 1);
-          reject(new Error(`no matching log line in ${timeoutMs} ms; got:\n${lines.map((l) => JSON.stringify(l)).join("\n")}`));
-        }, timeoutMs);
-        waiters.push(waiter);
-      });
-    },
-  };
 }
 
 const refusedSecret = (line: LogLine) => line.level === "warn" && String(line.reason).includes(REFUSED_SECRET_REASON);

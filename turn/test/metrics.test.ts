@@ -1,13 +1,16 @@
-import type { Server } from "node:http";
-import { afterEach, describe, expect, it } from "vitest";
-import { CONTENT_TYPE, renderTurnMetrics, startMetricsServer, type TurnMetricsSnapshot } from "../src/metrics.ts";
-import { findFreePortBlock } from "./support/coturn.ts";
+import { describe, expect, it } from "vitest";
+import { turnMetrics, type TurnMetricsSnapshot } from "../src/metrics.ts";
 import { parseExposition, sampleValue } from "./support/prometheus.ts";
 
-/** The TURN agent's exposition and the server that serves it, without coturn (agent.test.ts has the real thing). */
+/**
+ * The TURN agent's exposition, without coturn (agent.test.ts has the real thing; the
+ * server that serves it is node-agent's, tested there).
+ */
+
+/** One scrape of node turn-fra-1 in the state `s` describes. */
+const renderTurnMetrics = (s: TurnMetricsSnapshot) => turnMetrics("turn-fra-1", async () => s).scrape();
 
 const SNAPSHOT: TurnMetricsSnapshot = {
-  nodeId: "turn-fra-1",
   region: "eu-central-1",
   version: "0.1.0",
   up: true,
@@ -23,8 +26,8 @@ const SNAPSHOT: TurnMetricsSnapshot = {
 };
 
 describe("renderTurnMetrics", () => {
-  it("renders every value under its name, each family with HELP and TYPE, every series labelled with the node", () => {
-    const e = parseExposition(renderTurnMetrics(SNAPSHOT));
+  it("renders every value under its name, each family with HELP and TYPE, every series labelled with the node", async () => {
+    const e = parseExposition(await renderTurnMetrics(SNAPSHOT));
     const node = { node: "turn-fra-1" };
     expect(e.samples.every((s) => s.labels.node === "turn-fra-1")).toBe(true);
     expect(sampleValue(e, "meridian_turn_info", { ...node, region: "eu-central-1", version: "0.1.0" })).toBe(1);
@@ -46,16 +49,16 @@ describe("renderTurnMetrics", () => {
     expect(e.types.get("meridian_turn_relay_allocations")).toBe("gauge");
   });
 
-  it("maps the reported state and the flags both ways", () => {
-    const e = parseExposition(renderTurnMetrics({ ...SNAPSHOT, up: false, state: "active", edgeConnected: false }));
+  it("maps the reported state and the flags both ways", async () => {
+    const e = parseExposition(await renderTurnMetrics({ ...SNAPSHOT, up: false, state: "active", edgeConnected: false }));
     expect(sampleValue(e, "meridian_turn_up")).toBe(0);
     expect(sampleValue(e, "meridian_turn_draining")).toBe(0);
     expect(sampleValue(e, "meridian_turn_edge_connected")).toBe(0);
   });
 
-  it("leaves out what it does not know: a probe not run, a duration not measured, an unreadable socket table", () => {
+  it("leaves out what it does not know: a probe not run, a duration not measured, an unreadable socket table", async () => {
     const e = parseExposition(
-      renderTurnMetrics({ ...SNAPSHOT, probes: { stun: { ok: false, durationSeconds: undefined } }, relayAllocations: undefined }),
+      await renderTurnMetrics({ ...SNAPSHOT, probes: { stun: { ok: false, durationSeconds: undefined } }, relayAllocations: undefined }),
     );
     expect(sampleValue(e, "meridian_turn_probe_success", { probe: "stun" })).toBe(0);
     expect(sampleValue(e, "meridian_turn_probe_success", { probe: "allocate" })).toBeUndefined();
@@ -65,58 +68,10 @@ describe("renderTurnMetrics", () => {
     expect(e.types.has("meridian_turn_relay_allocations")).toBe(true);
   });
 
-  it("escapes label values the format's way", () => {
+  it("escapes label values the format's way", async () => {
     const region = 'eu "central"\\1\nb';
-    const text = renderTurnMetrics({ ...SNAPSHOT, region });
+    const text = await renderTurnMetrics({ ...SNAPSHOT, region });
     expect(text).toContain('region="eu \\"central\\"\\\\1\\nb"');
     expect(sampleValue(parseExposition(text), "meridian_turn_info", { region })).toBe(1);
-  });
-});
-
-describe("startMetricsServer", () => {
-  const servers: Server[] = [];
-  afterEach(async () => {
-    for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
-  });
-
-  async function serve(render: () => Promise<string>, onError: (error: unknown) => void = () => undefined): Promise<string> {
-    const port = await findFreePortBlock(1);
-    servers.push(await startMetricsServer("127.0.0.1", port, render, onError));
-    return `http://127.0.0.1:${port}`;
-  }
-
-  it("serves GET /metrics as text format 0.0.4, rendered per scrape; other paths 404, other methods 405", async () => {
-    let scrapes = 0;
-    const base = await serve(async () => `# scrape ${++scrapes}\n`);
-    const first = await fetch(`${base}/metrics`);
-    expect(first.status).toBe(200);
-    expect(first.headers.get("content-type")).toBe(CONTENT_TYPE);
-    expect(await first.text()).toBe("# scrape 1\n");
-    expect(await (await fetch(`${base}/metrics?x=1`)).text()).toBe("# scrape 2\n");
-    for (const path of ["/", "/metrics/", "/metricsx", "/healthz"]) {
-      const response = await fetch(`${base}${path}`);
-      expect(response.status, path).toBe(404);
-      await response.body?.cancel();
-    }
-    const post = await fetch(`${base}/metrics`, { method: "POST", body: "x" });
-    expect(post.status).toBe(405);
-    expect(post.headers.get("allow")).toBe("GET, HEAD");
-    await post.body?.cancel();
-    expect(scrapes).toBe(2);
-  });
-
-  it("answers 500 and reports the error when rendering fails", async () => {
-    const errors: unknown[] = [];
-    const base = await serve(() => Promise.reject(new Error("boom")), (error) => errors.push(error));
-    const response = await fetch(`${base}/metrics`);
-    expect(response.status).toBe(500);
-    await response.body?.cancel();
-    expect(errors).toEqual([new Error("boom")]);
-  });
-
-  it("rejects when the port is taken", async () => {
-    const base = await serve(async () => "");
-    const port = Number(new URL(base).port);
-    await expect(startMetricsServer("127.0.0.1", port, async () => "", () => undefined)).rejects.toThrow(/EADDRINUSE/);
   });
 });

@@ -440,6 +440,16 @@ describe("CallSession", () => {
     expect(call.state.error?.kind).toBe("locked");
   });
 
+  it("asks for a reload before the click when the room speaks a newer protocol", async () => {
+    room.handlers.hello = () => {
+      throw new RoomError("protocol_mismatch", "this page speaks protocol 1, the room 2: reload the page");
+    };
+    const { call } = session();
+    call.prepare();
+    await expect.poll(() => call.state.phase).toBe("failed");
+    expect(call.state.error).toEqual({ kind: "reload", message: "Meridian was updated: reload the page to join." });
+  });
+
   it("leaves: tells the room, stops the devices", async () => {
     const { call } = await joined();
     const mic = call.local.state.micTrack!;

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { sha256Hex } from "../lib/encoding.ts";
 import { secretsEqual } from "../lib/secrets.ts";
 
 /**
@@ -16,11 +17,6 @@ const ApiKeyList = v.array(ApiKeyEntry);
 export interface ApiKeyIdentity {
   readonly id: string;
   readonly name: string;
-}
-
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** The key's owner, or undefined when the key is unknown or wrong. */

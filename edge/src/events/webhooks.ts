@@ -1,5 +1,6 @@
+import { backoffDelay, createLogger, errorFields } from "@meridian/protocol";
 import * as v from "valibot";
-import { createLogger, errorFields } from "../lib/log.ts";
+import { hex } from "../lib/encoding.ts";
 import { WebhookJob } from "./room-events.ts";
 
 /**
@@ -18,12 +19,16 @@ const DELIVERY_TIMEOUT_MS = 10_000;
 export async function signWebhook(secret: string, timestamp: number, body: string): Promise<string> {
   const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${timestamp}.${body}`));
-  return [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return hex(mac);
 }
 
-/** Backoff for the next attempt: `base` s (default 10) doubling, at most an hour. */
-export function retryDelaySeconds(attempts: number, base = 10): number {
-  return Math.min(3600, base * 2 ** Math.max(0, attempts - 1));
+/**
+ * Delay before the next attempt: the protocol's jittered backoff over windows of `base` s
+ * (default 10) doubling up to an hour, so the deliveries an outage piled up do not all
+ * come back at the same second.
+ */
+export function retryDelaySeconds(attempts: number, base = 10, random: () => number = Math.random): number {
+  return Math.ceil(backoffDelay(attempts - 1, { baseMs: base * 1000, maxMs: 3600_000 }, random) / 1000);
 }
 
 export async function deliverWebhooks(batch: MessageBatch<unknown>, env: Env, _ctx?: ExecutionContext): Promise<void> {

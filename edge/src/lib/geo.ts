@@ -78,3 +78,9 @@ export function locationHintFor(geo: RequestGeo): DurableObjectLocationHint | un
       return undefined;
   }
 }
+
+/** `getByName` options for a new room's Durable Object: near its creator when we know where they are. */
+export function roomPlacement(geo: RequestGeo): { locationHint?: DurableObjectLocationHint } {
+  const locationHint = locationHintFor(geo);
+  return locationHint ? { locationHint } : {};
+}

@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import * as v from "valibot";
 import { NodeId } from "@meridian/protocol";
+import { NODE_ID_HEADER } from "../lib/headers.ts";
 import { errorResponse } from "../lib/http.ts";
 import { nodeCredentialAdmits } from "../auth/node-credentials.ts";
 import { bearerToken } from "../auth/tokens.ts";
@@ -13,12 +14,12 @@ export type NodeAuthVariables = { nodeId: string };
  * auth/node-credentials.ts). Everything else gets 401 before any Durable Object runs.
  */
 export const nodeAuth: MiddlewareHandler<{ Bindings: Env; Variables: NodeAuthVariables }> = async (c, next) => {
-  const nodeId = c.req.header("x-meridian-node-id") ?? "";
+  const nodeId = c.req.header(NODE_ID_HEADER) ?? "";
   const credential = bearerToken(c.req.header("authorization"));
   if (!credential || !(await nodeCredentialAdmits(c.env, credential, nodeId))) {
     return errorResponse(401, "unauthorized", "missing or wrong node credential", { "www-authenticate": "Bearer" });
   }
-  if (!v.is(NodeId, nodeId)) return errorResponse(400, "invalid_params", "x-meridian-node-id: 1-63 of [a-zA-Z0-9._-]");
+  if (!v.is(NodeId, nodeId)) return errorResponse(400, "invalid_params", `${NODE_ID_HEADER}: 1-63 of [a-zA-Z0-9._-]`);
   c.set("nodeId", nodeId);
   await next();
 };

@@ -4,36 +4,37 @@ import {
   PROTOCOL_VERSION,
   ProtocolError,
   RpcCaller,
+  createLogger,
   decodeFrame,
   edgeToNodeMethods,
   encodeError,
+  errorFields,
   nodeToEdgeEvents,
   nodeToEdgeMethods,
   parseEvent,
   serveRequest,
   toErrorBody,
   type EdgeToNodeMethods,
-  type ErrorBody,
   type Handlers,
+  type Logger,
   type MethodName,
   type NodeLoad,
   type NodeRegistration,
   type NodeToEdgeMethods,
+  type ParamsOf,
+  type ResultOf,
 } from "@meridian/protocol";
+import { NODE_ID_HEADER } from "../lib/headers.ts";
 import { isWebSocketUpgrade, errorResponse } from "../lib/http.ts";
 import { closeQuietly, sendQuietly } from "../lib/sockets.ts";
-import { createLogger, errorFields, type Logger } from "../lib/log.ts";
-import { registryStub } from "../registry/registry-do.ts";
-import { roomStub } from "../room/room-do.ts";
+import { REGISTRY_NAME } from "../registry/name.ts";
+import type { CallOutcome, NodeCalls } from "./node-calls.ts";
 
 /** How long a room's control call may wait for the node. */
 export const NODE_CALL_TIMEOUT_MS = 10_000;
 
 /** A node whose socket dropped has this long to come back before its rooms move elsewhere. */
 export const RECONNECT_GRACE_MS = 15_000;
-
-/** Header the Worker sets once it has authenticated the node; never trusted from outside. */
-export const NODE_ID_HEADER = "x-meridian-node-id";
 
 /** Why the edge closed a node's socket. The node redials after any close, so each is a way to make it register again. */
 export const NodeCloseCode = {
@@ -48,8 +49,6 @@ export const NodeCloseCode = {
 const RECONCILE_PARALLEL = 16;
 /** The node's last registration (without `carrying`), to restore a registry record that was lost. */
 const REGISTRATION_KEY = "registration";
-
-export type CallOutcome = { ok: true; result: unknown } | { ok: false; error: ErrorBody };
 
 interface NodeSession {
   nodeId: string;
@@ -66,7 +65,7 @@ interface Context {
  * calls over it (request ids, timeouts, typed errors) and forwards its registration and
  * load reports to the registry. When the socket drops the node is reported gone at once.
  */
-export class NodeDO extends DurableObject<Env> {
+export class NodeDO extends DurableObject<Env> implements NodeCalls {
   readonly #log: Logger;
   #socket: WebSocket | undefined;
   #caller: RpcCaller<EdgeToNodeMethods> | undefined;
@@ -88,7 +87,7 @@ export class NodeDO extends DurableObject<Env> {
       if (reg.nodeId !== session.nodeId) {
         throw new ProtocolError("forbidden", `node authenticated as ${session.nodeId} cannot register as ${reg.nodeId}`);
       }
-      await registryStub(this.env).register(reg);
+      await this.env.REGISTRY.getByName(REGISTRY_NAME).register(reg);
       const { carrying, ...kept } = reg;
       this.ctx.storage.kv.put(REGISTRATION_KEY, kept);
       session.registered = true;
@@ -121,29 +120,89 @@ export class NodeDO extends DurableObject<Env> {
     return new Response(null, { status: 101, webSocket: client });
   }
 
-  /** Native RPC entry for room DOs: one control call to this node. Never throws. */
-  async call(method: string, params: unknown, timeoutMs: number = NODE_CALL_TIMEOUT_MS): Promise<CallOutcome> {
-    // The room has let go of the router whatever the node answers. Were the row kept after
-    // a failed close, a node that comes back still carrying the router would keep it
-    // forever; without the row it is an orphan, closed by the next reconciliation.
-    if (method === "closeRouter") this.#forget((params as { routerId: string }).routerId);
+  // ── Native RPC for room DOs: one typed method per control call, relayed to the node.
+
+  /** Records which room the new router serves, so the rooms can be moved when the node fails. */
+  async createRouter(params: ParamsOf<EdgeToNodeMethods, "createRouter">, timeoutMs?: number) {
+    const outcome = await this.#relay("createRouter", params, timeoutMs);
+    if (outcome.ok) this.ctx.storage.sql.exec("INSERT OR REPLACE INTO routers (router_id, room_id) VALUES (?, ?)", outcome.result.routerId, params.roomId);
+    return outcome;
+  }
+
+  /**
+   * The room has let go of the router whatever the node answers. Were the row kept after
+   * a failed close, a node that comes back still carrying the router would keep it
+   * forever; without the row it is an orphan, closed by the next reconciliation.
+   */
+  closeRouter(params: ParamsOf<EdgeToNodeMethods, "closeRouter">, timeoutMs?: number) {
+    this.#forget(params.routerId);
+    return this.#relay("closeRouter", params, timeoutMs);
+  }
+
+  createWebRtcTransport(params: ParamsOf<EdgeToNodeMethods, "createWebRtcTransport">, timeoutMs?: number) {
+    return this.#relay("createWebRtcTransport", params, timeoutMs);
+  }
+
+  connectTransport(params: ParamsOf<EdgeToNodeMethods, "connectTransport">, timeoutMs?: number) {
+    return this.#relay("connectTransport", params, timeoutMs);
+  }
+
+  closeTransport(params: ParamsOf<EdgeToNodeMethods, "closeTransport">, timeoutMs?: number) {
+    return this.#relay("closeTransport", params, timeoutMs);
+  }
+
+  produce(params: ParamsOf<EdgeToNodeMethods, "produce">, timeoutMs?: number) {
+    return this.#relay("produce", params, timeoutMs);
+  }
+
+  closeProducer(params: ParamsOf<EdgeToNodeMethods, "closeProducer">, timeoutMs?: number) {
+    return this.#relay("closeProducer", params, timeoutMs);
+  }
+
+  setProducerPaused(params: ParamsOf<EdgeToNodeMethods, "setProducerPaused">, timeoutMs?: number) {
+    return this.#relay("setProducerPaused", params, timeoutMs);
+  }
+
+  consume(params: ParamsOf<EdgeToNodeMethods, "consume">, timeoutMs?: number) {
+    return this.#relay("consume", params, timeoutMs);
+  }
+
+  resumeConsumer(params: ParamsOf<EdgeToNodeMethods, "resumeConsumer">, timeoutMs?: number) {
+    return this.#relay("resumeConsumer", params, timeoutMs);
+  }
+
+  createPlainTransport(params: ParamsOf<EdgeToNodeMethods, "createPlainTransport">, timeoutMs?: number) {
+    return this.#relay("createPlainTransport", params, timeoutMs);
+  }
+
+  connectPlainTransport(params: ParamsOf<EdgeToNodeMethods, "connectPlainTransport">, timeoutMs?: number) {
+    return this.#relay("connectPlainTransport", params, timeoutMs);
+  }
+
+  setPreferredLayers(params: ParamsOf<EdgeToNodeMethods, "setPreferredLayers">, timeoutMs?: number) {
+    return this.#relay("setPreferredLayers", params, timeoutMs);
+  }
+
+  restartIce(params: ParamsOf<EdgeToNodeMethods, "restartIce">, timeoutMs?: number) {
+    return this.#relay("restartIce", params, timeoutMs);
+  }
+
+  getTransportStats(params: ParamsOf<EdgeToNodeMethods, "getTransportStats">, timeoutMs?: number) {
+    return this.#relay("getTransportStats", params, timeoutMs);
+  }
+
+  /** One control call over the node's socket. Never throws: failures come back typed. */
+  async #relay<K extends MethodName<EdgeToNodeMethods>>(
+    method: K,
+    params: ParamsOf<EdgeToNodeMethods, K>,
+    timeoutMs = NODE_CALL_TIMEOUT_MS,
+  ): Promise<CallOutcome<ResultOf<EdgeToNodeMethods, K>>> {
     const caller = this.#callerForLiveSocket();
     if (!caller) return { ok: false, error: { code: "node_unavailable", message: "SFU node is not connected" } };
     try {
-      const result = await caller.call(method as MethodName<EdgeToNodeMethods>, params as never, { timeoutMs });
-      this.#track(method, params, result);
-      return { ok: true, result };
+      return { ok: true, result: await caller.call(method, params, { timeoutMs }) };
     } catch (error) {
       return { ok: false, error: toErrorBody(error) };
-    }
-  }
-
-  /** Records the routers the node creates (closing one forgets it, see `call`). */
-  #track(method: string, params: unknown, result: unknown): void {
-    if (method === "createRouter") {
-      const { roomId } = params as { roomId: string };
-      const { routerId } = result as { routerId: string };
-      this.ctx.storage.sql.exec("INSERT OR REPLACE INTO routers (router_id, room_id) VALUES (?, ?)", routerId, roomId);
     }
   }
 
@@ -170,13 +229,13 @@ export class NodeDO extends DurableObject<Env> {
       const live = await Promise.all(batch.map((r) => this.#roomGoesOn(r.room_id, r.router_id)));
       unused.push(...batch.filter((_, j) => !live[j]).map((r) => r.router_id));
     }
-    for (const routerId of unused) await this.call("closeRouter", { routerId });
+    for (const routerId of unused) await this.closeRouter({ routerId });
   }
 
   /** Whether the room still uses this router (a forgotten, ended or moved room does not). */
   async #roomGoesOn(roomId: string, routerId: string): Promise<boolean> {
     try {
-      return await roomStub(this.env, roomId).usesRouter(routerId);
+      return await this.env.ROOMS.getByName(roomId).usesRouter(routerId);
     } catch (error) {
       // Unsure: closing a router a call still uses is worse than keeping a spare one.
       this.#log.warn("could not ask a room about its router", { roomId, ...errorFields(error) });
@@ -209,17 +268,17 @@ export class NodeDO extends DurableObject<Env> {
     await this.#gone(ws, `closed by the edge: ${reason}`);
   }
 
-  /** Tells each room its router is gone; the room moves its media and tells its browsers. */
   /** Whether this node's router `routerId` serves `roomId`, as the edge placed it. */
   #carries(roomId: string, routerId: string): boolean {
     return this.ctx.storage.sql.exec("SELECT 1 FROM routers WHERE router_id = ? AND room_id = ?", routerId, roomId).toArray().length > 0;
   }
 
+  /** Tells each room its router is gone; the room moves its media and tells its browsers. */
   async #moveRooms(rooms: Array<{ roomId: string; routerId: string }>, reason: string): Promise<void> {
     for (const { roomId, routerId } of rooms) {
       this.ctx.storage.sql.exec("DELETE FROM routers WHERE router_id = ?", routerId);
       try {
-        await roomStub(this.env, roomId).mediaLost(routerId, reason);
+        await this.env.ROOMS.getByName(roomId).mediaLost(routerId, reason);
       } catch (error) {
         this.#log.error("could not move a room", { roomId, ...errorFields(error) });
       }
@@ -288,11 +347,11 @@ export class NodeDO extends DurableObject<Env> {
     if (!session.registered) return;
     switch (event.event) {
       case "load":
-        if (!(await registryStub(this.env).report(session.nodeId, event.data))) await this.#restoreRecord(ws, session, event.data);
+        if (!(await this.env.REGISTRY.getByName(REGISTRY_NAME).report(session.nodeId, event.data))) await this.#restoreRecord(ws, session, event.data);
         return;
       case "activeSpeaker": {
         const { roomId, routerId, participantId } = event.data;
-        if (this.#carries(roomId, routerId)) await roomStub(this.env, roomId).activeSpeaker(routerId, participantId);
+        if (this.#carries(roomId, routerId)) await this.env.ROOMS.getByName(roomId).activeSpeaker(routerId, participantId);
         return;
       }
       case "routersLost": {
@@ -317,7 +376,7 @@ export class NodeDO extends DurableObject<Env> {
     const registration = this.ctx.storage.kv.get<Omit<NodeRegistration, "carrying">>(REGISTRATION_KEY);
     if (registration?.nodeId === session.nodeId) {
       this.#log.warn("registry had forgotten the node; registering it again", { nodeId: session.nodeId });
-      await registryStub(this.env).register({ ...registration, load });
+      await this.env.REGISTRY.getByName(REGISTRY_NAME).register({ ...registration, load });
       return;
     }
     await this.#drop(ws, NodeCloseCode.unregistered, "unknown to the registry; register again");
@@ -333,7 +392,7 @@ export class NodeDO extends DurableObject<Env> {
     const stillConnected = this.ctx.getWebSockets().some((other) => other !== ws && other.readyState === WebSocket.OPEN);
     if (session && !stillConnected) {
       this.#log.warn("node socket gone", { nodeId: session.nodeId, why });
-      await registryStub(this.env).disconnected(session.nodeId);
+      await this.env.REGISTRY.getByName(REGISTRY_NAME).disconnected(session.nodeId);
       // Media keeps flowing while the control socket is down; rooms move only if it stays
       // down. The grace runs from the first sign of it: a socket the edge closed reports
       // its close again later, which must not push the deadline out.
@@ -357,8 +416,4 @@ export class NodeDO extends DurableObject<Env> {
     }
     return this.#caller;
   }
-}
-
-export function nodeStub(env: Env, nodeId: string): DurableObjectStub<NodeDO> {
-  return env.NODES.get(env.NODES.idFromName(nodeId));
 }

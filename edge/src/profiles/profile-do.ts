@@ -1,23 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
-import * as v from "valibot";
-import { Avatar, DisplayName } from "@meridian/protocol";
+import type { Profile } from "./profile.ts";
 
-/** A user's profile, one Durable Object per token subject. */
-export const Profile = v.object({
-  displayName: v.optional(DisplayName),
-  avatar: v.optional(Avatar),
-  preferences: v.optional(
-    v.object({
-      joinWithCamera: v.optional(v.boolean()),
-      joinWithMic: v.optional(v.boolean()),
-      cameraId: v.optional(v.pipe(v.string(), v.maxLength(256))),
-      micId: v.optional(v.pipe(v.string(), v.maxLength(256))),
-      speakerId: v.optional(v.pipe(v.string(), v.maxLength(256))),
-    }),
-  ),
-});
-export type Profile = v.InferOutput<typeof Profile>;
-
+/** One per token subject: the user's name, avatar and device preferences. */
 export class ProfileDO extends DurableObject<Env> {
   get(): Profile {
     return (this.ctx.storage.kv.get<Profile>("profile") ?? {}) as Profile;
@@ -29,23 +13,4 @@ export class ProfileDO extends DurableObject<Env> {
     this.ctx.storage.kv.put("profile", next);
     return next;
   }
-}
-
-export function profileStub(env: Env, subject: string): DurableObjectStub<ProfileDO> {
-  return env.PROFILES.get(env.PROFILES.idFromName(subject));
-}
-
-const PALETTE = ["#36e2b4", "#7ab8ff", "#ff9f5a", "#c792ea", "#ffd166", "#ef6f8f", "#5ad1e6", "#9ccc65"];
-
-/** A stable colour and initials for someone without a chosen avatar. */
-export function defaultAvatar(subject: string, name: string): Avatar {
-  let hash = 0;
-  for (const ch of subject) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
-  const initials = name
-    .split(/\s+/)
-    .filter(Boolean)
-    .slice(0, 2)
-    .map((w) => [...w][0]!.toUpperCase())
-    .join("");
-  return { color: PALETTE[hash % PALETTE.length]!, initials: initials || "?" };
 }

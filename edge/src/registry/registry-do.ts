@@ -1,7 +1,6 @@
+import { createLogger, errorFields, type Logger } from "@meridian/protocol";
 import { DurableObject } from "cloudflare:workers";
-import type { NodeKind, NodeLoad, NodeRegistration } from "@meridian/protocol";
-import { createLogger, errorFields, type Logger } from "../lib/log.ts";
-import { nodeStub } from "../nodes/node-do.ts";
+import type { NodeLoad, NodeRegistration } from "@meridian/protocol";
 import { decideAffinity, type AffinityDecision } from "./select/affinity.ts";
 import { nearestN } from "./select/nearest.ts";
 import { placeRoom } from "./select/policy.ts";
@@ -152,7 +151,7 @@ export class RegistryDO extends DurableObject<Env> {
     }
     await this.#armAlarm();
     // After the records are saved: the node DOs call back in (disconnected) meanwhile.
-    const results = await Promise.allSettled(hangUps.map(({ nodeId, why }) => nodeStub(this.env, nodeId).hangUp(why)));
+    const results = await Promise.allSettled(hangUps.map(({ nodeId, why }) => this.env.NODES.getByName(nodeId).hangUp(why)));
     results.forEach((result, i) => {
       if (result.status === "rejected") this.#log.error("could not hang up on a node", { nodeId: hangUps[i]!.nodeId, ...errorFields(result.reason) });
     });
@@ -181,10 +180,3 @@ export class RegistryDO extends DurableObject<Env> {
     else await this.ctx.storage.setAlarm(next);
   }
 }
-
-/** The one registry instance. */
-export function registryStub(env: Env): DurableObjectStub<RegistryDO> {
-  return env.REGISTRY.get(env.REGISTRY.idFromName("global"));
-}
-
-export type { NodeKind };

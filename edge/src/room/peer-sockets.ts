@@ -18,6 +18,8 @@ export interface Session {
   readonly geo: RequestGeo;
   /** When the socket was accepted; a fresh socket is not "silent" before its first ping. */
   readonly openedAt?: number;
+  /** The client's address, for the per-address admission limit. */
+  readonly address?: string;
   /** Set by `hello` / `resume`. */
   participantId?: string;
   /** Mirrors the participant's state, so fan-out needs no SQL. */
@@ -65,6 +67,13 @@ export class PeerSockets {
     return this.#ctx.getWebSockets();
   }
 
+  /** The sessions of sockets still open (a socket being closed no longer counts for admission). */
+  openSessions(): Session[] {
+    return this.all()
+      .filter((ws) => ws.readyState === WebSocket.OPEN)
+      .map((ws) => this.session(ws));
+  }
+
   /** The open socket of a participant, if it has one. */
   of(participantId: string): WebSocket | undefined {
     return this.all().find((ws) => this.session(ws).participantId === participantId);
@@ -100,5 +109,3 @@ export function matches(session: Session, audience: Audience): boolean {
       return session.participantId === audience.id;
   }
 }
-
-export { isStaff };

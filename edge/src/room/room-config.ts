@@ -17,6 +17,12 @@ export interface RoomConfig {
   readonly ratePerSecond: number;
   /** Rate-limited frames tolerated before the socket is closed. */
   readonly rateStrikes: number;
+  /** A socket that has not said hello by then is closed; keepalive pings do not extend it. */
+  readonly helloDeadlineMs: number;
+  /** Admission limits on sockets (room/admission.ts). */
+  readonly socketsPerIdentity: number;
+  readonly pendingPerAddress: number;
+  readonly pendingOverCapacity: number;
 }
 
 const num = (value: string | undefined, fallback: number): number => {
@@ -37,5 +43,9 @@ export function roomConfig(env: Partial<Record<string, string>>): RoomConfig {
     rateBurst: num(env.RATE_LIMIT_BURST, 120),
     ratePerSecond: num(env.RATE_LIMIT_PER_SECOND, 40),
     rateStrikes: num(env.RATE_LIMIT_STRIKES, 50),
+    helloDeadlineMs: num(env.HELLO_DEADLINE_MS, 10_000),
+    socketsPerIdentity: num(env.ROOM_SOCKETS_PER_IDENTITY, 3),
+    pendingPerAddress: num(env.ROOM_PENDING_PER_ADDRESS, 10),
+    pendingOverCapacity: num(env.ROOM_PENDING_OVER_CAPACITY, 20),
   };
 }

@@ -5,19 +5,23 @@ import {
   MAX_CLIENT_FRAME_BYTES,
   ProtocolError,
   RoomCloseCode,
+  createLogger,
   decodeFrame,
   encodeError,
+  errorFields,
   roomMethods,
   serveRequest,
   type Handlers,
+  type Logger,
   type RoomMethods,
   type RoomSettings,
 } from "@meridian/protocol";
 import type { RequestGeo } from "../lib/geo.ts";
+import { CLAIMS_HEADER, CLIENT_ADDRESS_HEADER, GEO_HEADER, SUBPROTOCOL_HEADER } from "../lib/headers.ts";
 import { errorResponse, isWebSocketUpgrade } from "../lib/http.ts";
-import { createLogger, errorFields, type Logger } from "../lib/log.ts";
 import { closeQuietly, sendQuietly } from "../lib/sockets.ts";
 import { RateLimiter } from "../lib/token-bucket.ts";
+import { admit } from "./admission.ts";
 import { chatHandlers } from "./handlers/chat.ts";
 import type { RequestContext } from "./handlers/context.ts";
 import { mediaHandlers } from "./handlers/media.ts";
@@ -28,12 +32,6 @@ import { Room } from "./room.ts";
 import { roomConfig, type RoomConfig } from "./room-config.ts";
 import { RoomMedia } from "./room-media.ts";
 import { RoomStore } from "./room-store.ts";
-
-/** Headers only the Worker sets (after verifying the token and reading request.cf). */
-export const GEO_HEADER = "x-meridian-geo";
-export const CLAIMS_HEADER = "x-meridian-claims";
-/** The subprotocol the Worker accepted, to echo in the 101 answer. */
-export const SUBPROTOCOL_HEADER = "x-meridian-subprotocol";
 
 export interface RoomInfo {
   readonly roomId: string;
@@ -142,16 +140,21 @@ export class RoomDO extends DurableObject<Env> {
     if (!isWebSocketUpgrade(request)) return errorResponse(426, "bad_frame", "expected a WebSocket upgrade");
     const claims = parseHeader<SocketClaims>(request.headers.get(CLAIMS_HEADER));
     if (!claims) return errorResponse(401, "unauthorized", "missing token");
-    // Sockets beyond what the room can hold (plus some on pre-join pages) are refused early.
-    if (this.ctx.getWebSockets().length >= room.settings.capacity * 2 + 20) {
-      return errorResponse(503, "room_full", "the room is full");
+    const address = request.headers.get(CLIENT_ADDRESS_HEADER) ?? undefined;
+    const banned = this.#room.store.isBanned(claims.sub);
+    if (!banned) {
+      const refusal = admit(this.#room.sockets.openSessions(), claims, address, room.settings.capacity, this.#config);
+      if (refusal) {
+        this.#log.info("socket refused", { code: refusal.code, role: claims.role });
+        return errorResponse(refusal.status, refusal.code, refusal.message, refusal.status === 429 ? { "retry-after": "10" } : undefined);
+      }
     }
     const geo = parseHeader<RequestGeo>(request.headers.get(GEO_HEADER)) ?? {};
     const { 0: client, 1: server } = new WebSocketPair();
-    this.#room.sockets.accept(server, { claims, geo, openedAt: Date.now() });
+    this.#room.sockets.accept(server, { claims, geo, openedAt: Date.now(), ...(address ? { address } : {}) });
     // Someone a host removed gets told so on a socket (a browser cannot read an HTTP
     // refusal of an upgrade), and nothing else.
-    if (this.#room.store.isBanned(claims.sub)) this.#room.sockets.dismiss(server, "kicked", RoomCloseCode.kicked);
+    if (banned) this.#room.sockets.dismiss(server, "kicked", RoomCloseCode.kicked);
     else await this.#room.schedule();
     const subprotocol = request.headers.get(SUBPROTOCOL_HEADER);
     return new Response(null, { status: 101, webSocket: client, ...(subprotocol ? { headers: { "sec-websocket-protocol": subprotocol } } : {}) });
@@ -236,9 +239,4 @@ function parseHeader<T>(header: string | null): T | undefined {
   } catch {
     return undefined;
   }
-}
-
-export function roomStub(env: Env, roomId: string, locationHint?: DurableObjectLocationHint): DurableObjectStub<RoomDO> {
-  const id = env.ROOMS.idFromName(roomId);
-  return locationHint ? env.ROOMS.get(id, { locationHint }) : env.ROOMS.get(id);
 }

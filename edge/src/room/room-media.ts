@@ -1,14 +1,14 @@
-import { ProtocolError, type EdgeToNodeMethods, type MethodName, type ParamsOf, type ResultOf, type RtpCapabilities } from "@meridian/protocol";
+import { ProtocolError, errorFields, type Logger, type RtpCapabilities } from "@meridian/protocol";
 import { locate, type RequestGeo } from "../lib/geo.ts";
-import type { Logger } from "../lib/log.ts";
-import { errorFields } from "../lib/log.ts";
-import { nodeStub } from "../nodes/node-do.ts";
-import { registryStub } from "../registry/registry-do.ts";
-import { callNode } from "./node-client.ts";
+import { resultOf, type CallOutcome, type NodeCalls } from "../nodes/node-calls.ts";
+import { REGISTRY_NAME } from "../registry/name.ts";
 import type { RoomStore } from "./room-store.ts";
 
 /** Closing a router on a node already judged down must not hold up the join that replaces it. */
 const ABANDON_CALL_TIMEOUT_MS = 2000;
+
+/** One control call to a node, made on its DO's typed RPC surface. */
+export type NodeCall<T> = (node: NodeCalls) => Promise<CallOutcome<T>>;
 
 export interface RouterInfo {
   readonly nodeId: string;
@@ -42,7 +42,7 @@ export class RoomMedia {
     const current = this.current();
     if (current) {
       const someoneHere = this.#store.participantCount() > 0;
-      if (someoneHere || (await registryStub(this.#env).isHealthy(current.nodeId))) {
+      if (someoneHere || (await this.#registry().isHealthy(current.nodeId))) {
         if (participantId) await this.#noteAffinity(geo, participantId, current.nodeId);
         return current;
       }
@@ -57,7 +57,7 @@ export class RoomMedia {
     const point = locate(geo);
     if (!point) return;
     try {
-      const decision = await registryStub(this.#env).affinity({ kind: "sfu", point }, roomNode);
+      const decision = await this.#registry().affinity({ kind: "sfu", point }, roomNode);
       if (!decision.cascadeCandidate) return;
       const c = decision.cascadeCandidate;
       this.#store.recordCascadeCandidate({ participantId, roomNode, nearNode: c.nodeId, roomKm: c.roomNodeKm, nearKm: c.distanceKm }, Date.now());
@@ -73,22 +73,19 @@ export class RoomMedia {
     return { nodeId: room.nodeId, routerId: room.routerId, rtpCapabilities: room.rtpCapabilities };
   }
 
-  /** A control call to the room's node. */
-  call<K extends MethodName<EdgeToNodeMethods>>(
-    method: K,
-    params: ParamsOf<EdgeToNodeMethods, K>,
-  ): Promise<ResultOf<EdgeToNodeMethods, K>> {
+  /** A control call to the room's node, e.g. `media.call((node) => node.consume(params))`. */
+  call<T>(invoke: NodeCall<T>): Promise<T> {
     const current = this.current();
     if (!current) return Promise.reject(new ProtocolError("not_found", "the room has no media router"));
-    return callNode(this.#env, current.nodeId, method, params);
+    return resultOf(invoke(this.#node(current.nodeId)));
   }
 
   /** Best-effort call for cleanup paths: failures are logged, never thrown. */
-  async callQuietly<K extends MethodName<EdgeToNodeMethods>>(method: K, params: ParamsOf<EdgeToNodeMethods, K>): Promise<void> {
+  async callQuietly(what: string, invoke: NodeCall<unknown>): Promise<void> {
     try {
-      await this.call(method, params);
+      await this.call(invoke);
     } catch (error) {
-      this.#log.warn("node cleanup call failed", { method, ...errorFields(error) });
+      this.#log.warn("node cleanup call failed", { what, ...errorFields(error) });
     }
   }
 
@@ -96,8 +93,16 @@ export class RoomMedia {
   async release(): Promise<void> {
     const current = this.current();
     if (!current) return;
-    await this.callQuietly("closeRouter", { routerId: current.routerId });
+    await this.callQuietly("closeRouter", (node) => node.closeRouter({ routerId: current.routerId }));
     this.#store.clearRouter();
+  }
+
+  #node(nodeId: string): NodeCalls {
+    return this.#env.NODES.getByName(nodeId);
+  }
+
+  #registry() {
+    return this.#env.REGISTRY.getByName(REGISTRY_NAME);
   }
 
   /**
@@ -107,7 +112,7 @@ export class RoomMedia {
    */
   async #abandon(router: RouterInfo): Promise<void> {
     try {
-      await nodeStub(this.#env, router.nodeId).call("closeRouter", { routerId: router.routerId }, ABANDON_CALL_TIMEOUT_MS);
+      await this.#node(router.nodeId).closeRouter({ routerId: router.routerId }, ABANDON_CALL_TIMEOUT_MS);
     } catch (error) {
       this.#log.warn("could not let go of a router on a node that is down", { nodeId: router.nodeId, ...errorFields(error) });
     }
@@ -117,9 +122,9 @@ export class RoomMedia {
     const room = this.#store.room();
     if (!room) throw new ProtocolError("room_not_found", "room does not exist");
     const point = locate(geo);
-    const choice = await registryStub(this.#env).pick({ kind: "sfu", ...(point ? { point } : {}) });
+    const choice = await this.#registry().pick({ kind: "sfu", ...(point ? { point } : {}) });
     if (!choice) throw new ProtocolError("no_node_available", "no media server is available right now; try again shortly");
-    const { routerId, rtpCapabilities } = await callNode(this.#env, choice.nodeId, "createRouter", { roomId: room.roomId });
+    const { routerId, rtpCapabilities } = await resultOf(this.#node(choice.nodeId).createRouter({ roomId: room.roomId }));
     this.#store.setRouter(choice.nodeId, routerId, rtpCapabilities);
     this.#store.setPlacement(geo);
     this.#log.info("room placed", { roomId: room.roomId, nodeId: choice.nodeId, distanceKm: choice.distanceKm });

@@ -1,14 +1,13 @@
-import { RoomCloseCode, type EventData, type RoomEvents, type RoomSettings } from "@meridian/protocol";
+import { RoomCloseCode, errorFields, type EventData, type Logger, type RoomEvents, type RoomSettings } from "@meridian/protocol";
 import { publishRoomEvent, type RoomEventType } from "../events/room-events.ts";
-import { errorFields, type Logger } from "../lib/log.ts";
 import { closeQuietly } from "../lib/sockets.ts";
-import { isStaff, matches, type PeerSockets, type Session } from "./peer-sockets.ts";
+import type { LeaveReason, RoomApi } from "./handlers/context.ts";
+import { matches, type PeerSockets, type Session } from "./peer-sockets.ts";
 import type { RoomConfig } from "./room-config.ts";
 import type { RoomMedia } from "./room-media.ts";
 import type { Audience, LoggedEvent, ParticipantRow, RoomStore } from "./room-store.ts";
 
 type EventName = keyof RoomEvents & string;
-type LeaveReason = EventData<RoomEvents, "peerLeft">["reason"];
 
 const EMPTY_SINCE_KEY = "emptySince";
 /** A move that found no node is retried at this key's time. */
@@ -28,7 +27,7 @@ interface Speaker {
  * every deadline (resume windows, silent sockets, empty-room cleanup). Request handlers
  * (handlers/*.ts) call in here; the Durable Object shell owns the sockets' lifecycle.
  */
-export class Room {
+export class Room implements RoomApi {
   readonly store: RoomStore;
   readonly sockets: PeerSockets;
   readonly media: RoomMedia;
@@ -144,7 +143,7 @@ export class Room {
       this.emit("participant.left", { participantId, identity: participant.identity, reason });
     }
     if (participant.state === "lobby") this.publishLobby();
-    await Promise.all(transports.map((transportId) => this.media.callQuietly("closeTransport", { transportId })));
+    await Promise.all(transports.map((transportId) => this.media.callQuietly("closeTransport", (node) => node.closeTransport({ transportId }))));
     await this.noteIfEmpty();
   }
 
@@ -262,7 +261,12 @@ export class Room {
     const deadlines: number[] = [];
     const earliest = this.store.earliestDisconnect();
     if (earliest !== undefined) deadlines.push(earliest + this.config.resumeWindowMs);
-    if (this.sockets.all().length > 0) deadlines.push(now + this.config.heartbeatCheckMs);
+    const sockets = this.sockets.all();
+    if (sockets.length > 0) deadlines.push(now + this.config.heartbeatCheckMs);
+    for (const ws of sockets) {
+      const { participantId, openedAt } = this.sockets.session(ws);
+      if (!participantId && openedAt !== undefined && ws.readyState === WebSocket.OPEN) deadlines.push(openedAt + this.config.helloDeadlineMs);
+    }
     const emptySince = this.#ctx.storage.kv.get<number>(EMPTY_SINCE_KEY);
     const room = this.store.room();
     if (emptySince !== undefined && room) {
@@ -288,6 +292,13 @@ export class Room {
     for (const p of this.store.participants()) {
       if (p.presence === "reconnecting" && now - p.disconnectedAt >= this.config.resumeWindowMs) {
         await this.removeParticipant(p.id, "timeout");
+      }
+    }
+    // Sockets that never said hello: keepalives do not buy them time.
+    for (const ws of this.sockets.all()) {
+      const { participantId, openedAt } = this.sockets.session(ws);
+      if (!participantId && openedAt !== undefined && now - openedAt >= this.config.helloDeadlineMs && ws.readyState === WebSocket.OPEN) {
+        closeQuietly(ws, RoomCloseCode.noHello, "no hello");
       }
     }
     // Sockets that went silent: no frame and no keepalive.
@@ -326,7 +337,4 @@ export class Room {
     this.store.pruneEvents(this.config.eventLogKeep, now - this.config.eventLogMaxAgeMs);
     await this.schedule();
   }
-
-  /** Whether someone with this role may run host/moderator actions. */
-  static isStaff = isStaff;
 }

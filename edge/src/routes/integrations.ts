@@ -2,12 +2,12 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import { DisplayName, Role } from "@meridian/protocol";
 import { mintJoinToken } from "../auth/tokens.ts";
-import { geoFromCf, locationHintFor } from "../lib/geo.ts";
+import { geoFromCf, roomPlacement } from "../lib/geo.ts";
 import { errorResponse } from "../lib/http.ts";
 import { isRoomId, newRoomId } from "../lib/ids.ts";
 import { apiKeyAuth, type ApiKeyVariables } from "../middleware/api-key.ts";
-import { roomStub } from "../room/room-do.ts";
-import { jsonBody } from "./rooms.ts";
+import { jsonBody } from "../middleware/json-body.ts";
+import { rateLimit } from "../middleware/limits.ts";
 
 /** The integrator API (`/api/v1`): products embedding calls create rooms and mint tokens with an API key. */
 export const integrations = new Hono<{ Bindings: Env; Variables: ApiKeyVariables }>();
@@ -21,7 +21,7 @@ export const MAX_TOKEN_TTL_S = 24 * 3600;
  */
 export const integratorSubject = (keyId: string, subject: string) => `${keyId}:${subject}`;
 
-integrations.use("*", apiKeyAuth);
+integrations.use("*", apiKeyAuth, rateLimit<{ Bindings: Env; Variables: ApiKeyVariables }>("RATE_INTEGRATOR", (c) => c.get("apiKey").id));
 
 const CreateRoom = v.object({
   open: v.optional(v.boolean()),
@@ -36,22 +36,20 @@ const MintToken = v.object({
   ttlSeconds: v.optional(v.pipe(v.number(), v.integer(), v.minValue(60), v.maxValue(MAX_TOKEN_TTL_S))),
 });
 
-integrations.post("/rooms", async (c) => {
-  const body = await jsonBody(c, CreateRoom);
-  if (body instanceof Response) return body;
+integrations.post("/rooms", jsonBody(CreateRoom), async (c) => {
+  const body = c.req.valid("json");
   const roomId = newRoomId();
   const geo = geoFromCf(c.req.raw.cf as Record<string, unknown> | undefined);
   // Integrator rooms are by invitation (minted tokens) unless asked otherwise.
-  const info = await roomStub(c.env, roomId, locationHintFor(geo)).create(roomId, { open: false, ...body }, c.get("apiKey").id);
+  const info = await c.env.ROOMS.getByName(roomId, roomPlacement(geo)).create(roomId, { open: false, ...body }, c.get("apiKey").id);
   return c.json({ roomId: info.roomId, createdAt: info.createdAt, settings: info.settings }, 201);
 });
 
-integrations.post("/rooms/:id/tokens", async (c) => {
+integrations.post("/rooms/:id/tokens", jsonBody(MintToken), async (c) => {
   const roomId = c.req.param("id");
-  const body = await jsonBody(c, MintToken);
-  if (body instanceof Response) return body;
+  const body = c.req.valid("json");
   const key = c.get("apiKey");
-  const info = isRoomId(roomId) ? await roomStub(c.env, roomId).info() : null;
+  const info = isRoomId(roomId) ? await c.env.ROOMS.getByName(roomId).info() : null;
   // Another integrator's room (or one made in the web app) is not there for this key.
   if (!info || info.owner !== key.id) return errorResponse(404, "room_not_found", "no such room");
   const { token, claims } = await mintJoinToken(c.env.SIGNING_KEYS, {

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { errorResponse, isWebSocketUpgrade } from "../lib/http.ts";
+import { NODE_ID_HEADER } from "../lib/headers.ts";
 import { nodeAuth, type NodeAuthVariables } from "../middleware/node-auth.ts";
-import { NODE_ID_HEADER, nodeStub } from "../nodes/node-do.ts";
 
 /** Where SFU nodes dial in: one authenticated WebSocket each, kept by that node's DO. */
 export const nodes = new Hono<{ Bindings: Env; Variables: NodeAuthVariables }>();
@@ -12,5 +12,5 @@ nodes.get("/connect", nodeAuth, async (c) => {
   const headers = new Headers(c.req.raw.headers);
   headers.set(NODE_ID_HEADER, nodeId);
   headers.delete("authorization");
-  return nodeStub(c.env, nodeId).fetch(new Request(c.req.raw, { headers }));
+  return c.env.NODES.getByName(nodeId).fetch(new Request(c.req.raw, { headers }));
 });

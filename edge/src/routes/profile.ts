@@ -1,17 +1,14 @@
 import { Hono } from "hono";
 import { userToken, type UserVariables } from "../middleware/user-token.ts";
-import { Profile, profileStub } from "../profiles/profile-do.ts";
-import { jsonBody } from "./rooms.ts";
+import { Profile } from "../profiles/profile.ts";
+import { jsonBody } from "../middleware/json-body.ts";
+import { rateLimit } from "../middleware/limits.ts";
 
 /** `/api/profile`: the token subject's own profile (name, avatar, preferences). */
 export const profile = new Hono<{ Bindings: Env; Variables: UserVariables }>();
 
 profile.use("*", userToken);
 
-profile.get("/", async (c) => c.json(await profileStub(c.env, c.get("claims").sub).get()));
+profile.get("/", async (c) => c.json(await c.env.PROFILES.getByName(c.get("claims").sub).get()));
 
-profile.put("/", async (c) => {
-  const body = await jsonBody(c, Profile);
-  if (body instanceof Response) return body;
-  return c.json(await profileStub(c.env, c.get("claims").sub).update(body));
-});
+profile.put("/", rateLimit<{ Bindings: Env; Variables: UserVariables }>("RATE_PROFILE_WRITE", (c) => c.get("claims").sub), jsonBody(Profile), async (c) => c.json(await c.env.PROFILES.getByName(c.get("claims").sub).update(c.req.valid("json"))));

@@ -1,12 +1,14 @@
-import { Hono, type Context } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import * as v from "valibot";
-import { DisplayName, ROOM_SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX, isProtocolError, summarizeIssues } from "@meridian/protocol";
+import { DisplayName, ROOM_SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX, isProtocolError } from "@meridian/protocol";
 import { bearerToken, mintJoinToken, verifyJoinToken } from "../auth/tokens.ts";
-import { geoFromCf, locationHintFor } from "../lib/geo.ts";
+import { geoFromCf, roomPlacement } from "../lib/geo.ts";
 import { errorResponse, isWebSocketUpgrade } from "../lib/http.ts";
 import { isRoomId, newRoomId } from "../lib/ids.ts";
+import { jsonBody } from "../middleware/json-body.ts";
+import { clientAddress, rateLimit } from "../middleware/limits.ts";
 import { checkOrigin } from "../middleware/origin.ts";
-import { CLAIMS_HEADER, GEO_HEADER, SUBPROTOCOL_HEADER, roomStub } from "../room/room-do.ts";
+import { CLAIMS_HEADER, CLIENT_ADDRESS_HEADER, GEO_HEADER, SUBPROTOCOL_HEADER } from "../lib/headers.ts";
 import type { SocketClaims } from "../room/peer-sockets.ts";
 
 /** Rooms: create one (you become its host), get a guest token for an open one, open its socket. */
@@ -20,21 +22,6 @@ const CreateRoom = v.object({
   capacity: v.optional(v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(1000))),
 });
 const JoinRoom = v.object({ displayName: v.optional(DisplayName) });
-
-/** Parses an optional JSON body against a schema; a typed 400 otherwise. */
-export async function jsonBody<S extends v.GenericSchema>(c: Context, schema: S): Promise<v.InferOutput<S> | Response> {
-  const text = await c.req.text();
-  let json: unknown = {};
-  if (text.trim()) {
-    try {
-      json = JSON.parse(text);
-    } catch {
-      return errorResponse(400, "invalid_params", "body is not JSON");
-    }
-  }
-  const parsed = v.safeParse(schema, json);
-  return parsed.success ? parsed.output : errorResponse(400, "invalid_params", summarizeIssues(parsed.issues));
-}
 
 /** A previous token's identity, so a returning browser keeps its user id (and profile). */
 async function returningIdentity(env: Env, authorization: string | undefined): Promise<{ sub: string; name: string } | undefined> {
@@ -50,16 +37,20 @@ async function returningIdentity(env: Env, authorization: string | undefined): P
 
 const newSubject = () => `u_${crypto.randomUUID()}`;
 
-rooms.post("/", async (c) => {
+/** Deployments that set ALLOW_ANONYMOUS_ROOMS=false make rooms through the integrator API only. */
+const anonymousRooms: MiddlewareHandler<{ Bindings: Env }> = async (c, next) => {
   if (c.env.ALLOW_ANONYMOUS_ROOMS === "false") {
     return errorResponse(403, "forbidden", "creating rooms needs an API key here (POST /api/v1/rooms)");
   }
-  const body = await jsonBody(c, CreateRoom);
-  if (body instanceof Response) return body;
+  await next();
+};
+
+rooms.post("/", anonymousRooms, rateLimit("RATE_ROOM_CREATE", clientAddress), jsonBody(CreateRoom), async (c) => {
+  const body = c.req.valid("json");
   const geo = geoFromCf(c.req.raw.cf as Record<string, unknown> | undefined);
   const roomId = newRoomId();
   // The creator's continent places the room's DO; later joins reach it wherever it is.
-  const info = await roomStub(c.env, roomId, locationHintFor(geo)).create(roomId, { open: true, ...body });
+  const info = await c.env.ROOMS.getByName(roomId, roomPlacement(geo)).create(roomId, { open: true, ...body });
   const who = (await returningIdentity(c.env, c.req.header("authorization"))) ?? { sub: newSubject(), name: "" };
   const { token, claims } = await mintJoinToken(c.env.SIGNING_KEYS, {
     room: roomId,
@@ -73,17 +64,16 @@ rooms.post("/", async (c) => {
 
 rooms.get("/:id", async (c) => {
   const roomId = c.req.param("id");
-  const info = isRoomId(roomId) ? await roomStub(c.env, roomId).info() : null;
+  const info = isRoomId(roomId) ? await c.env.ROOMS.getByName(roomId).info() : null;
   if (!info) return errorResponse(404, "room_not_found", "no such room");
   return c.json({ roomId: info.roomId, open: info.settings.open, lobby: info.settings.lobby, locked: info.settings.locked, participants: info.participants, ended: info.ended });
 });
 
 /** A guest token for an open room: anyone with the link may come in (or wait in its lobby). */
-rooms.post("/:id/join", async (c) => {
+rooms.post("/:id/join", rateLimit("RATE_GUEST_TOKEN", clientAddress), jsonBody(JoinRoom), async (c) => {
   const roomId = c.req.param("id");
-  const body = await jsonBody(c, JoinRoom);
-  if (body instanceof Response) return body;
-  const info = isRoomId(roomId) ? await roomStub(c.env, roomId).info() : null;
+  const body = c.req.valid("json");
+  const info = isRoomId(roomId) ? await c.env.ROOMS.getByName(roomId).info() : null;
   if (!info) return errorResponse(404, "room_not_found", "no such room");
   if (info.ended) return errorResponse(410, "room_closed", "this room has ended");
   if (!info.settings.open) return errorResponse(403, "forbidden", "this room is by invitation only");
@@ -102,7 +92,7 @@ rooms.post("/:id/join", async (c) => {
  * The room socket. The token comes as the `bearer.<jwt>` subprotocol next to
  * `meridian.v1`; it is verified here, before any Durable Object runs.
  */
-rooms.get("/:id/ws", checkOrigin, async (c) => {
+rooms.get("/:id/ws", checkOrigin, rateLimit("RATE_SOCKET", clientAddress), async (c) => {
   const roomId = c.req.param("id");
   if (!isRoomId(roomId)) return errorResponse(404, "room_not_found", "no such room");
   if (!isWebSocketUpgrade(c.req.raw)) return errorResponse(426, "bad_frame", "expected a WebSocket upgrade");
@@ -125,5 +115,7 @@ rooms.get("/:id/ws", checkOrigin, async (c) => {
   headers.set(GEO_HEADER, JSON.stringify(geoFromCf(c.req.raw.cf as Record<string, unknown> | undefined)));
   headers.set(CLAIMS_HEADER, JSON.stringify(claims));
   headers.set(SUBPROTOCOL_HEADER, ROOM_SUBPROTOCOL);
-  return roomStub(c.env, roomId).fetch(new Request(c.req.raw, { headers }));
+  headers.delete(CLIENT_ADDRESS_HEADER);
+  headers.set(CLIENT_ADDRESS_HEADER, clientAddress(c));
+  return c.env.ROOMS.getByName(roomId).fetch(new Request(c.req.raw, { headers }));
 });

@@ -1,7 +1,7 @@
 import type { IceServer } from "@meridian/protocol";
-import { mintTurnCredential } from "../../../turn/src/credentials.ts";
+import { mintTurnCredential } from "@meridian/turn/credentials";
 import type { RequestGeo } from "../lib/geo.ts";
-import { registryStub } from "../registry/registry-do.ts";
+import { REGISTRY_NAME } from "../registry/name.ts";
 
 /** TURN credentials live this long unless TURN_CREDENTIAL_TTL_S says otherwise. */
 export const DEFAULT_TURN_TTL_S = 600;
@@ -20,7 +20,7 @@ type IceEnv = Pick<Env, "REGISTRY" | "TURN_SECRET" | "TURN_CREDENTIAL_TTL_S">;
 /** The nearest healthy TURN nodes with URLs; empty when TURN is not configured. */
 export async function nearestTurnNodes(env: IceEnv, geo: RequestGeo): Promise<TurnNode[]> {
   if (!currentSecret(env)) return [];
-  const nodes = await registryStub(env as Env).pickMany(
+  const nodes = await env.REGISTRY.getByName(REGISTRY_NAME).pickMany(
     { kind: "turn", ...(geo.point ? { point: geo.point } : {}) },
     TURN_NODES_PER_PARTICIPANT,
   );

@@ -1,4 +1,4 @@
-import { SignJWT, importJWK, type JWK } from "jose";
+import { SignJWT, base64url, importJWK, type JWK } from "jose";
 
 /** Signs arbitrary claims with the first key of a JWK Set (JSON), for forging and rotation tests. */
 export async function signWith(
@@ -28,7 +28,7 @@ export function joinClaims(room: string, over: Record<string, unknown> = {}): Re
 /** Replaces a token's payload but keeps its signature: a forgery. */
 export function tamper(token: string, patch: Record<string, unknown>): string {
   const [header, payload, signature] = token.split(".");
-  const decoded = JSON.parse(atob(payload!.replace(/-/g, "+").replace(/_/g, "/"))) as Record<string, unknown>;
-  const forged = btoa(JSON.stringify({ ...decoded, ...patch })).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const decoded = JSON.parse(new TextDecoder().decode(base64url.decode(payload!))) as Record<string, unknown>;
+  const forged = base64url.encode(JSON.stringify({ ...decoded, ...patch }));
   return `${header}.${forged}.${signature}`;
 }

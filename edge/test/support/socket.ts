@@ -61,7 +61,7 @@ export class TestSocket {
 
   /** Opens a socket through the Worker; throws with the HTTP answer if it is not upgraded. */
   static async open(path: string, headers: Record<string, string> = {}): Promise<TestSocket> {
-    const response = await exports.default.fetch(`${BASE}${path}`, { headers: { upgrade: "websocket", ...headers } });
+    const response = await exports.default.fetch(`${BASE}${path}`, { headers: { upgrade: "websocket", "cf-connecting-ip": someAddress(), ...headers } });
     if (!response.webSocket) throw new HttpRefusal(response.status, await response.text());
     return new TestSocket(response.webSocket, response.headers.get("sec-websocket-protocol"));
   }
@@ -142,8 +142,22 @@ export class HttpRefusal extends Error {
   }
 }
 
+/**
+ * A client address of its own for each request or socket unless a test names one, as
+ * Cloudflare's CF-Connecting-IP would give for separate people: per-address limits then
+ * only meet the tests that are about them.
+ */
+export function someAddress(): string {
+  const [a, b] = crypto.getRandomValues(new Uint8Array(2));
+  return `198.18.${a}.${b}`;
+}
+
+/** A request to the Worker; a body goes as JSON unless the test says otherwise (as the web app's client does). */
 export async function api(path: string, init: RequestInit = {}): Promise<Response> {
-  return exports.default.fetch(`${BASE}${path}`, init);
+  const headers = new Headers(init.headers);
+  if (init.body !== undefined && !headers.has("content-type")) headers.set("content-type", "application/json");
+  if (!headers.has("cf-connecting-ip")) headers.set("cf-connecting-ip", someAddress());
+  return exports.default.fetch(`${BASE}${path}`, { ...init, headers });
 }
 
 /** Creates an open room; returns its id and the creator's host token. */

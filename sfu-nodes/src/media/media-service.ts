@@ -4,13 +4,13 @@ import {
   ProtocolError,
   type EdgeToNodeMethods,
   type Handlers,
+  type Logger,
   type NodeLoad,
   type NodeState,
   type ParamsOf,
   type ResultOf,
   type TransportOptions,
 } from "@meridian/protocol";
-import type { Logger } from "../log.ts";
 import { INITIAL_OUTGOING_BITRATE, MAX_INCOMING_BITRATE, ROUTER_MEDIA_CODECS } from "./codecs.ts";
 import type { PooledWorker, WorkerPool } from "./worker-pool.ts";
 

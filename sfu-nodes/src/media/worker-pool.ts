@@ -1,6 +1,6 @@
 import * as mediasoup from "mediasoup";
 import type { types } from "mediasoup";
-import type { Logger } from "../log.ts";
+import { backoffSleep, type BackoffOptions, type Logger } from "@meridian/protocol";
 
 export interface WorkerPoolOptions {
   readonly numWorkers: number;
@@ -29,6 +29,9 @@ export interface PooledWorker {
   /** CPU seconds at the previous sample, for utilization. */
   lastCpuSeconds: number;
 }
+
+/** A dead worker's port frees within moments of its exit: retries start at 100 ms and stay under 2 s. */
+const RESPAWN_BACKOFF: BackoffOptions = { baseMs: 100, maxMs: 2000 };
 
 /** CPU shares this close are sampling jitter, no reason to prefer one worker over another. */
 const CPU_NOISE = 0.05;
@@ -86,7 +89,7 @@ export class WorkerPool {
         return;
       } catch (error) {
         this.#log.warn("worker replacement failed; retrying", { worker: index, attempt, error: (error as Error).message });
-        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+        await backoffSleep(attempt, RESPAWN_BACKOFF);
       }
     }
     this.#log.error("could not replace a dead mediasoup worker", { worker: index });

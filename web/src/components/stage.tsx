@@ -1,6 +1,6 @@
 import { createMemo, createSignal, For, onCleanup, onMount, Show } from "solid-js";
 import { bestGrid } from "../lib/layout.ts";
-import type { RemoteStream } from "../state/call.ts";
+import type { RemoteStream } from "../state/call-types.ts";
 import { useCall } from "../state/context.tsx";
 import { Icon } from "./icon.tsx";
 import { VideoTile } from "./video-tile.tsx";

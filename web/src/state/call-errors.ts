@@ -1,4 +1,4 @@
-import { isProtocolError } from "@meridian/protocol";
+import { RoomCloseCode, isProtocolError } from "@meridian/protocol";
 import { ApiError } from "../lib/api.ts";
 
 /** Why the call could not start or go on, as the error pages tell it. */
@@ -16,19 +16,17 @@ export const REMOVED: Record<"kicked" | "denied" | "ended" | "replaced", CallErr
   replaced: { kind: "replaced", message: "You joined this call from another tab or device." },
 };
 
-/** A room socket's close code, told as an error (RoomCloseCode in the protocol). */
+/** A room socket's close code, told as an error. */
 export function closeError(code: number, reason: string): CallError {
   switch (code) {
-    case 4001:
+    case RoomCloseCode.replaced:
       return REMOVED.replaced;
-    case 4003:
+    case RoomCloseCode.kicked:
       return REMOVED.kicked;
-    case 4004:
+    case RoomCloseCode.ended:
       return { kind: "ended", message: "The call has ended." };
-    case 4005:
+    case RoomCloseCode.denied:
       return REMOVED.denied;
-    case 4006:
-      return { kind: "reload", message: "Meridian was updated: reload the page to join." };
     default:
       return { kind: "other", message: reason || `The connection to the room closed (${code}).` };
   }

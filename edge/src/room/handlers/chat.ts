@@ -1,6 +1,5 @@
 import type { Handlers, RoomMethods } from "@meridian/protocol";
-import type { Room } from "../room.ts";
-import { participantOf, type RequestContext } from "./context.ts";
+import { participantOf, type RequestContext, type RoomApi } from "./context.ts";
 
 type Chat = Pick<Handlers<RoomMethods, RequestContext>, "sendChat" | "chatHistory">;
 
@@ -11,7 +10,7 @@ const DEFAULT_PAGE = 50;
  * The sender's `clientId` makes a resend (after a reconnect) return the stored message
  * instead of storing it again, and nobody sees it twice.
  */
-export function chatHandlers(room: Room): Chat {
+export function chatHandlers(room: RoomApi): Chat {
   return {
     sendChat: async ({ clientId, text }, { session }) => {
       const sender = participantOf(room, session, "joined");

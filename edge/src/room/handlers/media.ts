@@ -1,7 +1,6 @@
 import { ProtocolError, type Handlers, type MediaKind, type MediaSource, type RoomMethods } from "@meridian/protocol";
-import type { Room } from "../room.ts";
 import type { TransportRow } from "../room-store.ts";
-import { participantOf, type RequestContext } from "./context.ts";
+import { participantOf, type RequestContext, type RoomApi } from "./context.ts";
 
 type Media = Pick<
   Handlers<RoomMethods, RequestContext>,
@@ -24,7 +23,7 @@ const KIND_OF: Record<MediaSource, MediaKind> = { mic: "audio", camera: "video",
  * is checked against who owns what before the node is asked to do it. Transports may be
  * created on the pre-join page; sending and receiving need the call.
  */
-export function mediaHandlers(room: Room): Media {
+export function mediaHandlers(room: RoomApi): Media {
   const { store, media } = room;
 
   const ownTransport = (participantId: string, transportId: string, direction?: "send" | "recv"): TransportRow => {
@@ -43,7 +42,7 @@ export function mediaHandlers(room: Room): Media {
     for (const p of store.removeTransport(transportId)) {
       room.publish("producerClosed", { peerId: p.participantId, producerId: p.id }, { to: "joined", except: p.participantId });
     }
-    await media.callQuietly("closeTransport", { transportId });
+    await media.callQuietly("closeTransport", (node) => node.closeTransport({ transportId }));
   };
 
   return {
@@ -54,14 +53,11 @@ export function mediaHandlers(room: Room): Media {
       if (!router) throw new ProtocolError("no_node_available", "the room has no media server yet");
       // One transport per direction: a new one (e.g. after a failed ICE) replaces the old.
       for (const old of store.transportsOf(participantId, direction)) await closeTransport(old.id);
-      const transport = await media.call("createWebRtcTransport", {
-        routerId: router.routerId,
-        participantId,
-        direction,
-        ...(rtpCapabilities ? { rtpCapabilities } : {}),
-      });
+      const transport = await media.call((node) =>
+        node.createWebRtcTransport({ routerId: router.routerId, participantId, direction, ...(rtpCapabilities ? { rtpCapabilities } : {}) }),
+      );
       if (!stillHere(participantId)) {
-        await media.callQuietly("closeTransport", { transportId: transport.id });
+        await media.callQuietly("closeTransport", (node) => node.closeTransport({ transportId: transport.id }));
         throw new ProtocolError("closed", "left while the transport was being created");
       }
       store.addTransport({ id: transport.id, participantId, direction });
@@ -70,7 +66,7 @@ export function mediaHandlers(room: Room): Media {
 
     connectTransport: async ({ transportId, dtlsParameters }, { session }) => {
       ownTransport(participantOf(room, session, "hello").id, transportId);
-      await media.call("connectTransport", { transportId, dtlsParameters });
+      await media.call((node) => node.connectTransport({ transportId, dtlsParameters }));
       return {};
     },
 
@@ -81,9 +77,9 @@ export function mediaHandlers(room: Room): Media {
       if (store.producersOf(participantId).some((p) => p.source === source)) {
         throw new ProtocolError("invalid_params", `a ${source} producer already exists; close it first`);
       }
-      const { producerId } = await media.call("produce", { transportId, kind, source, rtpParameters, participantId, paused });
+      const { producerId } = await media.call((node) => node.produce({ transportId, kind, source, rtpParameters, participantId, paused }));
       if (!stillHere(participantId) || !store.transport(transportId)) {
-        await media.callQuietly("closeProducer", { producerId });
+        await media.callQuietly("closeProducer", (node) => node.closeProducer({ producerId }));
         throw new ProtocolError("closed", "left while producing");
       }
       store.addProducer({ id: producerId, participantId, transportId, kind, source, paused });
@@ -97,7 +93,7 @@ export function mediaHandlers(room: Room): Media {
       if (!producer || producer.participantId !== participantId) throw new ProtocolError("not_found", `no producer ${producerId}`);
       store.removeProducer(producerId);
       room.publish("producerClosed", { peerId: participantId, producerId }, { to: "joined", except: participantId });
-      await media.callQuietly("closeProducer", { producerId });
+      await media.callQuietly("closeProducer", (node) => node.closeProducer({ producerId }));
       return {};
     },
 
@@ -106,7 +102,7 @@ export function mediaHandlers(room: Room): Media {
       const producer = store.producer(producerId);
       if (!producer || producer.participantId !== participantId) throw new ProtocolError("not_found", `no producer ${producerId}`);
       if (producer.paused === paused) return {};
-      await media.call("setProducerPaused", { producerId, paused });
+      await media.call((node) => node.setProducerPaused({ producerId, paused }));
       store.setProducerPaused(producerId, paused);
       room.publish("producerPaused", { peerId: participantId, producerId, paused }, { to: "joined", except: participantId });
       return {};
@@ -118,7 +114,7 @@ export function mediaHandlers(room: Room): Media {
       const producer = store.producer(producerId);
       if (!producer) throw new ProtocolError("not_found", `no producer ${producerId}`);
       if (producer.participantId === participantId) throw new ProtocolError("forbidden", "cannot consume your own producer");
-      const consumer = await media.call("consume", { transportId, producerId });
+      const consumer = await media.call((node) => node.consume({ transportId, producerId }));
       if (!stillHere(participantId) || !store.producer(producerId) || !store.transport(transportId)) {
         // The consumer dies with its producer or transport on the node; nothing to record.
         throw new ProtocolError("not_found", "the producer or transport went away while consuming");
@@ -139,7 +135,7 @@ export function mediaHandlers(room: Room): Media {
       const { id: participantId } = participantOf(room, session, "joined");
       const consumer = store.consumer(consumerId);
       if (!consumer || consumer.participantId !== participantId) throw new ProtocolError("not_found", `no consumer ${consumerId}`);
-      await media.call("resumeConsumer", { consumerId });
+      await media.call((node) => node.resumeConsumer({ consumerId }));
       return {};
     },
 
@@ -147,18 +143,18 @@ export function mediaHandlers(room: Room): Media {
       const { id: participantId } = participantOf(room, session, "joined");
       const consumer = store.consumer(consumerId);
       if (!consumer || consumer.participantId !== participantId) throw new ProtocolError("not_found", `no consumer ${consumerId}`);
-      await media.call("setPreferredLayers", { consumerId, spatialLayer, ...(temporalLayer === undefined ? {} : { temporalLayer }) });
+      await media.call((node) => node.setPreferredLayers({ consumerId, spatialLayer, ...(temporalLayer === undefined ? {} : { temporalLayer }) }));
       return {};
     },
 
     restartIce: async ({ transportId }, { session }) => {
       ownTransport(participantOf(room, session, "hello").id, transportId);
-      return media.call("restartIce", { transportId });
+      return media.call((node) => node.restartIce({ transportId }));
     },
 
     transportStats: async ({ transportId }, { session }) => {
       ownTransport(participantOf(room, session, "hello").id, transportId);
-      return media.call("getTransportStats", { transportId });
+      return media.call((node) => node.getTransportStats({ transportId }));
     },
   };
 }

@@ -3,18 +3,19 @@ import {
   ProtocolError,
   RoomCloseCode,
   encodeEvent,
+  errorFields,
   type EventFrame,
   type Handlers,
   type RoomMethods,
 } from "@meridian/protocol";
-import { sha256Hex } from "../../auth/api-keys.ts";
-import { defaultAvatar, profileStub, type Profile } from "../../profiles/profile-do.ts";
-import { errorFields } from "../../lib/log.ts";
+import { base64url } from "jose";
+import { verifyJoinToken } from "../../auth/tokens.ts";
+import { sha256Hex } from "../../lib/encoding.ts";
+import { defaultAvatar, type Profile } from "../../profiles/profile.ts";
 import { iceServersFor, iceServersFrom, nearestTurnNodes, type TurnNode } from "../../turn/ice-servers.ts";
-import type { Room } from "../room.ts";
-import { participantOf, type RequestContext } from "./context.ts";
+import { participantOf, type RequestContext, type RoomApi } from "./context.ts";
 
-type Membership = Pick<Handlers<RoomMethods, RequestContext>, "hello" | "resume" | "routerCapabilities" | "iceServers" | "join" | "leave">;
+type Membership = Pick<Handlers<RoomMethods, RequestContext>, "hello" | "resume" | "routerCapabilities" | "iceServers" | "renewToken" | "join" | "leave">;
 
 function checkProtocol(protocol: number): void {
   if (protocol !== PROTOCOL_VERSION) {
@@ -22,13 +23,22 @@ function checkProtocol(protocol: number): void {
   }
 }
 
+/**
+ * A token admits: a socket opened with it stays in the call after it expires. What hands
+ * out something new — entering the call, TURN credentials — needs one still valid.
+ */
+function requireLiveToken(session: RequestContext["session"]): void {
+  if (session.claims.exp * 1000 <= Date.now()) {
+    throw new ProtocolError("unauthorized", "your join token has expired: renew it (renewToken) or reconnect with a new one");
+  }
+}
+
 function randomToken(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
 }
 
 /** The router's capabilities, or why media is unavailable; the room works without media. */
-async function mediaFor(room: Room, geo: RequestContext["session"]["geo"], participantId?: string) {
+async function mediaFor(room: RoomApi, geo: RequestContext["session"]["geo"], participantId?: string) {
   try {
     return { routerRtpCapabilities: (await room.media.ensureRouter(geo, participantId)).rtpCapabilities };
   } catch (error) {
@@ -39,7 +49,7 @@ async function mediaFor(room: Room, geo: RequestContext["session"]["geo"], parti
 }
 
 /** Joining, leaving and coming back: hello → join (maybe via the lobby) → leave, or resume. */
-export function membershipHandlers(room: Room, env: Env): Membership {
+export function membershipHandlers(room: RoomApi, env: Env): Membership {
   const { store, sockets } = room;
 
   /**
@@ -68,7 +78,7 @@ export function membershipHandlers(room: Room, env: Env): Membership {
 
   const profileOf = async (subject: string): Promise<Profile> => {
     try {
-      return await profileStub(env, subject).get();
+      return await env.PROFILES.getByName(subject).get();
     } catch (error) {
       room.log.warn("profile lookup failed", { subject, ...errorFields(error) });
       return {};
@@ -164,11 +174,28 @@ export function membershipHandlers(room: Room, env: Env): Membership {
 
     iceServers: async (_params, { session }) => {
       const participant = participantOf(room, session, "joined");
+      requireLiveToken(session);
       return { iceServers: await iceServersFor(env, session.geo, participant.id) };
+    },
+
+    renewToken: async ({ token }, { ws, session }) => {
+      let claims;
+      try {
+        claims = await verifyJoinToken(env.SIGNING_KEYS, token, { room: room.roomId });
+      } catch (error) {
+        throw error instanceof ProtocolError ? error : new ProtocolError("unauthorized", "token not accepted");
+      }
+      if (claims.sub !== session.claims.sub) throw new ProtocolError("forbidden", "the token is for someone else");
+      // Only the expiry moves: a role or name change takes a new connection.
+      const current = sockets.session(ws);
+      const exp = Math.max(current.claims.exp, claims.exp);
+      sockets.save(ws, { ...current, claims: { ...current.claims, exp } });
+      return { expiresAt: exp };
     },
 
     join: async ({ displayName }, { ws, session }) => {
       participantOf(room, session, "hello");
+      requireLiveToken(session);
       // Minted first (it may be refused below: a wasted HMAC), so nothing awaits between
       // the checks and entering the call.
       const ice = await iceFor(session, session.participantId!);

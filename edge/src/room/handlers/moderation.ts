@@ -1,7 +1,6 @@
 import { ProtocolError, RoomCloseCode, type Handlers, type RoomMethods } from "@meridian/protocol";
-import type { Room } from "../room.ts";
 import type { ParticipantRow } from "../room-store.ts";
-import { mayActOn, requireRole, type RequestContext } from "./context.ts";
+import { mayActOn, requireRole, type RequestContext, type RoomApi } from "./context.ts";
 
 type Moderation = Pick<
   Handlers<RoomMethods, RequestContext>,
@@ -9,7 +8,7 @@ type Moderation = Pick<
 >;
 
 /** Host and moderator actions, enforced here whatever the client shows. */
-export function moderationHandlers(room: Room): Moderation {
+export function moderationHandlers(room: RoomApi): Moderation {
   const { store, sockets } = room;
 
   const target = (actor: ParticipantRow, participantId: string, state?: ParticipantRow["state"]): ParticipantRow => {
@@ -62,7 +61,7 @@ export function moderationHandlers(room: Room): Moderation {
       for (const producer of audio) {
         store.removeProducer(producer.id);
         room.publish("producerClosed", { peerId: muted.id, producerId: producer.id }, { to: "joined", except: muted.id });
-        await room.media.callQuietly("closeProducer", { producerId: producer.id });
+        await room.media.callQuietly("closeProducer", (node) => node.closeProducer({ producerId: producer.id }));
       }
       room.publish("mutedBy", { by: actor.id }, { to: "one", id: muted.id });
       return {};

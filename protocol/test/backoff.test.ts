@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backoffDelay } from "../src/control/backoff.ts";
+import { backoffDelay } from "../src/index.ts";
 
 const options = { baseMs: 500, maxMs: 30_000 };
 

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import * as v from "valibot";
-import { Latitude, Longitude, NodeId, summarizeIssues } from "@meridian/protocol";
+import { LOG_LEVELS, Latitude, Longitude, NodeId, summarizeIssues, type LogLevel } from "@meridian/protocol";
 
 /**
  * Environment parsing shared by every kind of node (the SFU node and the TURN agent read
@@ -9,7 +9,7 @@ import { Latitude, Longitude, NodeId, summarizeIssues } from "@meridian/protocol
 
 export const Int = (min: number, max: number) =>
   v.pipe(v.string(), v.trim(), v.regex(/^\d+$/, "must be an integer"), v.transform(Number), v.number(), v.minValue(min), v.maxValue(max));
-export const Num = v.pipe(v.string(), v.trim(), v.decimal("must be a number"), v.transform(Number));
+const Num = v.pipe(v.string(), v.trim(), v.decimal("must be a number"), v.transform(Number));
 
 /** Identity, location and edge: the variables every node has. */
 export const NodeEnvEntries = {
@@ -20,7 +20,7 @@ export const NodeEnvEntries = {
   NODE_LAT: v.optional(v.pipe(Num, Latitude), "0"),
   NODE_LON: v.optional(v.pipe(Num, Longitude), "0"),
   LOAD_REPORT_INTERVAL_MS: v.optional(Int(200, 60_000), "5000"),
-  LOG_LEVEL: v.optional(v.picklist(["debug", "info", "warn", "error", "silent"]), "info"),
+  LOG_LEVEL: v.optional(v.picklist(LOG_LEVELS), "info"),
 };
 
 /** Who a node is, where it is, which edge it dials: common to every node's configuration. */
@@ -32,7 +32,7 @@ export interface NodeIdentity {
   readonly lat: number;
   readonly lon: number;
   readonly loadReportIntervalMs: number;
-  readonly logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  readonly logLevel: LogLevel;
 }
 
 /**

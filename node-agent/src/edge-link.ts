@@ -1,32 +1,39 @@
 import { EventEmitter } from "node:events";
 import WebSocket from "ws";
 import {
+  DEFAULT_BACKOFF,
   MAX_NODE_FRAME_BYTES,
   ProtocolError,
   RpcCaller,
+  backoffDelay,
   decodeFrame,
-  edgeToNodeMethods,
   encodeError,
   encodeEvent,
+  errorFields,
   nodeToEdgeMethods,
   serveRequest,
-  type EdgeToNodeMethods,
+  type BackoffOptions,
   type Handlers,
+  type Logger,
+  type MethodTable,
   type NodeLoad,
   type NodeRegistration,
 } from "@meridian/protocol";
-import { errorFields, type Logger } from "../log.ts";
-import { DEFAULT_BACKOFF, backoffDelay, type BackoffOptions } from "./backoff.ts";
 
-export interface EdgeLinkOptions {
-  /** Full ws(s) URL of the edge's node endpoint. */
+export interface EdgeLinkOptions<M extends MethodTable> {
+  /** Full ws(s) URL of the edge's node endpoint (see `edgeConnectUrl`). */
   readonly url: string;
   readonly nodeId: string;
   readonly secret: string;
   readonly registration: () => NodeRegistration;
   /** Samples the current load; called before every report. */
   readonly load: () => Promise<NodeLoad>;
-  readonly handlers: Handlers<EdgeToNodeMethods, unknown>;
+  /**
+   * The calls this kind of node answers (an SFU node: `edgeToNodeMethods`; a TURN node:
+   * none). Any other method gets a typed `unknown_method` error.
+   */
+  readonly methods: M;
+  readonly handlers: Handlers<M, unknown>;
   readonly loadIntervalMs: number;
   readonly log: Logger;
   readonly backoff?: BackoffOptions;
@@ -42,12 +49,12 @@ export interface EdgeLinkEvents {
 }
 
 /**
- * The node's only control path: one WebSocket it dials out to its node Durable Object.
+ * A node's only control path: one WebSocket it dials out to its node Durable Object.
  * It registers, reports load on a timer, answers the edge's calls, and redials with
  * jittered exponential backoff whenever the socket drops. No port is opened for it.
  */
-export class EdgeLink extends EventEmitter<EdgeLinkEvents> {
-  readonly #o: EdgeLinkOptions;
+export class EdgeLink<M extends MethodTable> extends EventEmitter<EdgeLinkEvents> {
+  readonly #o: EdgeLinkOptions<M>;
   #socket: WebSocket | undefined;
   #registered = false;
   #stopped = true;
@@ -56,7 +63,7 @@ export class EdgeLink extends EventEmitter<EdgeLinkEvents> {
   #loadTimer: NodeJS.Timeout | undefined;
   #heartbeatTimer: NodeJS.Timeout | undefined;
 
-  constructor(options: EdgeLinkOptions) {
+  constructor(options: EdgeLinkOptions<M>) {
     super();
     this.#o = options;
   }
@@ -189,7 +196,7 @@ export class EdgeLink extends EventEmitter<EdgeLinkEvents> {
     if (frame.kind === "res") {
       caller.handleResponse(frame);
     } else if (frame.kind === "req") {
-      void serveRequest(edgeToNodeMethods, this.#o.handlers, frame, undefined, (error, method) =>
+      void serveRequest(this.#o.methods, this.#o.handlers, frame, undefined, (error, method) =>
         this.#o.log.error("control call failed unexpectedly", { method, ...errorFields(error) }),
       ).then((response) => {
         if (socket.readyState === WebSocket.OPEN) socket.send(response);
