@@ -149,3 +149,17 @@ export type Layers = v.InferOutput<typeof Layers>;
 
 /** Stats as mediasoup reports them: passed through, shape owned by mediasoup. */
 export const StatsList = list(v.looseObject({ type: v.string() }), 64);
+
+/** Keys of one SRTP pipe between two nodes: mediasoup makes them per pipe transport. */
+export const SrtpParameters = v.object({
+  cryptoSuite: v.picklist(["AEAD_AES_256_GCM", "AEAD_AES_128_GCM", "AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32"]),
+  keyBase64: v.pipe(v.string(), v.maxLength(128)),
+});
+export type SrtpParameters = v.InferOutput<typeof SrtpParameters>;
+
+export const Port = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535));
+
+/** One end of a pipe: where it receives, and the keys it sends with. */
+export const PipeEnd = v.object({ ip: v.pipe(v.string(), v.ip()), port: Port, srtpParameters: SrtpParameters });
+export type PipeEnd = v.InferOutput<typeof PipeEnd>;
+

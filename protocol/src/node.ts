@@ -12,6 +12,8 @@ import {
   RtpParameters,
   TransportOptions,
   MediaSource,
+  PipeEnd,
+  Port,
 } from "./media.ts";
 import { Empty, method } from "./methods.ts";
 
@@ -46,6 +48,11 @@ export const NodeLoad = v.object({
   /** Media bitrate across the node's transports, bits per second. */
   bitrateIn: v.optional(v.pipe(v.number(), v.minValue(0))),
   bitrateOut: v.optional(v.pipe(v.number(), v.minValue(0))),
+  /** Cascading: pipe transports to other nodes, producers piped in, and the pipes' bitrate. */
+  pipes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  pipedProducers: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  pipeBitrateIn: v.optional(v.pipe(v.number(), v.minValue(0))),
+  pipeBitrateOut: v.optional(v.pipe(v.number(), v.minValue(0))),
 });
 export type NodeLoad = v.InferOutput<typeof NodeLoad>;
 
@@ -64,6 +71,8 @@ export const NodeRegistration = v.object({
   carrying: v.optional(v.pipe(v.array(v.object({ roomId: Id, routerId: Id })), v.maxLength(10_000))),
   /** The address browsers reach the node's media ports at (SFU), for operators. */
   publicAddress: v.optional(v.pipe(v.string(), v.maxLength(256))),
+  /** Where other SFU nodes reach this one's pipes (SFU), for operators. */
+  pipeAddress: v.optional(v.pipe(v.string(), v.maxLength(256))),
   /** What the node can carry: workers and consumers per worker before it counts as full. */
   capacity: v.optional(v.object({ workers: v.number(), consumersPerWorker: v.number() })),
   /** How often load reports come: three missed ones make the node unhealthy. */
@@ -130,10 +139,25 @@ export const edgeToNodeMethods = {
     v.object({ routerId: Id, participantId: Id, direction: Direction, rtpCapabilities: v.optional(RtpCapabilities) }),
     v.object({ id: Id, ip: v.string(), port: v.number() }),
   ),
-  connectPlainTransport: method(
-    v.object({ transportId: Id, ip: v.pipe(v.string(), v.ip()), port: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535)) }),
+  connectPlainTransport: method(v.object({ transportId: Id, ip: v.pipe(v.string(), v.ip()), port: Port }), Empty),
+  /**
+   * Cascading: a room spanning nodes joins two of its routers with a pipe, one
+   * PipeTransport on each node (SRTP with keys of its own, RTX and NACK), connected to the
+   * other's address; a pipe accepts packets only from the tuple it was connected to.
+   * A producer crosses once per remote router: a pipe consumer on its own node feeds a
+   * pipe producer with the same id on the other, which local subscribers then consume.
+   */
+  createPipeTransport: method(v.object({ routerId: Id }), v.object({ transportId: Id, ...PipeEnd.entries })),
+  connectPipeTransport: method(v.object({ transportId: Id, ...PipeEnd.entries }), Empty),
+  pipeConsume: method(
+    v.object({ transportId: Id, producerId: Id }),
+    v.object({ consumerId: Id, kind: MediaKind, rtpParameters: RtpParameters, producerPaused: v.boolean() }),
+  ),
+  pipeProduce: method(
+    v.object({ transportId: Id, producerId: Id, kind: MediaKind, source: MediaSource, participantId: Id, rtpParameters: RtpParameters, paused: v.boolean() }),
     Empty,
   ),
+  closeConsumer: method(v.object({ consumerId: Id }), Empty),
   setPreferredLayers: method(v.object({ consumerId: Id, ...Layers.entries }), Empty),
   restartIce: method(v.object({ transportId: Id }), v.object({ iceParameters: IceParameters })),
   getTransportStats: method(v.object({ transportId: Id }), v.object({ stats: StatsList })),

@@ -16,6 +16,11 @@ const EnvSchema = v.object({
   DRAIN_TIMEOUT_MS: v.optional(Int(0, 24 * 3600_000), "600000"),
   CONSUMERS_PER_WORKER: v.optional(Int(1, 100_000), "500"),
   MEDIASOUP_LOG_LEVEL: v.optional(v.picklist(["debug", "warn", "error", "none"]), "warn"),
+  PIPE_LISTEN_IP: v.optional(v.pipe(v.string(), v.ip("must be an IP address"))),
+  PIPE_ANNOUNCED_ADDRESS: v.optional(v.pipe(v.string(), v.ip("must be an IP address: other nodes connect to it"))),
+  PIPE_PORT_MIN: v.optional(Int(1024, 65535)),
+  PIPE_PORT_MAX: v.optional(Int(1024, 65535)),
+  MAX_PIPED_PRODUCERS: v.optional(Int(0, 1_000_000), "10000"),
 });
 
 export interface NodeConfig extends NodeIdentity {
@@ -31,6 +36,16 @@ export interface NodeConfig extends NodeIdentity {
   /** After SIGTERM, how long rooms may finish on this node before they are moved. */
   readonly drainTimeoutMs: number;
   readonly mediasoupLogLevel: "debug" | "warn" | "error" | "none";
+  /**
+   * Cascading: where pipes from other SFU nodes arrive. One UDP port of the range per pipe
+   * (so the range's size bounds the pipes); the announced address is what other nodes dial.
+   */
+  readonly pipe: {
+    readonly ip: string;
+    readonly announcedAddress: string | undefined;
+    readonly portRange: { readonly min: number; readonly max: number };
+    readonly maxPipedProducers: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -48,6 +63,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const numWorkers = e.MEDIASOUP_NUM_WORKERS ?? Math.min(availableParallelism(), ports.maxWorkers);
   const rtcPortBase = e.RTC_PORT_BASE ?? ports.webrtcPortBase;
   if (rtcPortBase + numWorkers - 1 > 65535) throw new ConfigError("invalid configuration: RTC_PORT_BASE + workers exceeds 65535");
+  const pipeIp = e.PIPE_LISTEN_IP ?? e.LISTEN_IP;
+  const pipeAnnounced = e.PIPE_ANNOUNCED_ADDRESS ?? (e.ANNOUNCED_ADDRESS && v.is(v.pipe(v.string(), v.ip()), e.ANNOUNCED_ADDRESS) ? e.ANNOUNCED_ADDRESS : undefined);
+  if ((pipeIp === "0.0.0.0" || pipeIp === "::") && !pipeAnnounced) {
+    throw new ConfigError("invalid configuration: PIPE_ANNOUNCED_ADDRESS (an IP other nodes reach) is required when pipes listen on a wildcard address");
+  }
+  const pipeMin = e.PIPE_PORT_MIN ?? ports.pipePortMin;
+  const pipeMax = e.PIPE_PORT_MAX ?? ports.pipePortMax;
+  if (pipeMin > pipeMax) throw new ConfigError(`invalid configuration: PIPE_PORT_MIN (${pipeMin}) exceeds PIPE_PORT_MAX (${pipeMax})`);
 
   return {
     ...identity,
@@ -60,6 +83,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsPort: e.METRICS_PORT ?? ports.metricsPort,
     drainTimeoutMs: e.DRAIN_TIMEOUT_MS,
     mediasoupLogLevel: e.MEDIASOUP_LOG_LEVEL,
+    pipe: {
+      ip: pipeIp,
+      announcedAddress: pipeAnnounced,
+      portRange: { min: pipeMin, max: pipeMax },
+      maxPipedProducers: e.MAX_PIPED_PRODUCERS,
+    },
   };
 }
 

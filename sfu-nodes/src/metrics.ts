@@ -19,6 +19,10 @@ const FAMILIES: readonly Family<SfuMetricsSnapshot>[] = [
   { name: "meridian_sfu_utilization", help: "Share of capacity in use (0..1).", value: ({ load }) => load.utilization },
   { name: "meridian_sfu_bitrate_in_bps", help: "Media received, bits per second.", value: ({ load }) => load.bitrateIn ?? 0 },
   { name: "meridian_sfu_bitrate_out_bps", help: "Media sent, bits per second.", value: ({ load }) => load.bitrateOut ?? 0 },
+  { name: "meridian_sfu_pipe_transports", help: "Pipe transports to other SFU nodes (cascaded rooms).", value: ({ load }) => load.pipes ?? 0 },
+  { name: "meridian_sfu_piped_producers", help: "Producers piped in from other SFU nodes.", value: ({ load }) => load.pipedProducers ?? 0 },
+  { name: "meridian_sfu_pipe_bitrate_in_bps", help: "Media received over pipes from other nodes, bits per second.", value: ({ load }) => load.pipeBitrateIn ?? 0 },
+  { name: "meridian_sfu_pipe_bitrate_out_bps", help: "Media sent over pipes to other nodes, bits per second.", value: ({ load }) => load.pipeBitrateOut ?? 0 },
   {
     name: "meridian_sfu_worker_cpu",
     help: "CPU share of each mediasoup worker (0..1).",

@@ -37,6 +37,13 @@ export class SfuNode {
       {
         consumersPerWorker: config.consumersPerWorker,
         plainIp: { ip: config.listenIp, ...(config.announcedAddress ? { announcedAddress: config.announcedAddress } : {}) },
+        pipes: {
+          ip: config.pipe.ip,
+          ...(config.pipe.announcedAddress ? { announcedAddress: config.pipe.announcedAddress } : {}),
+          portRange: config.pipe.portRange,
+          maxPipes: config.pipe.portRange.max - config.pipe.portRange.min + 1,
+          maxPipedProducers: config.pipe.maxPipedProducers,
+        },
       },
       log.child("media"),
     );
@@ -77,6 +84,7 @@ export class SfuNode {
       load: this.media.load(),
       carrying: this.media.carrying(),
       publicAddress: c.announcedAddress ?? c.listenIp,
+      pipeAddress: `${c.pipe.announcedAddress ?? c.pipe.ip}:${c.pipe.portRange.min}-${c.pipe.portRange.max}`,
       capacity: { workers: c.numWorkers, consumersPerWorker: c.consumersPerWorker },
       reportIntervalMs: c.loadReportIntervalMs,
     };

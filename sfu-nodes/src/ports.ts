@@ -4,6 +4,9 @@ import { readFileSync } from "node:fs";
 export interface SfuPorts {
   readonly webrtcPortBase: number;
   readonly maxWorkers: number;
+  /** UDP ports pipes to other SFU nodes take, one per pipe (cascading). */
+  readonly pipePortMin: number;
+  readonly pipePortMax: number;
   readonly metricsPort: number;
 }
 

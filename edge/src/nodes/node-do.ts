@@ -191,6 +191,26 @@ export class NodeDO extends DurableObject<Env> implements NodeCalls {
     return this.#relay("getTransportStats", params, timeoutMs);
   }
 
+  createPipeTransport(params: ParamsOf<EdgeToNodeMethods, "createPipeTransport">, timeoutMs?: number) {
+    return this.#relay("createPipeTransport", params, timeoutMs);
+  }
+
+  connectPipeTransport(params: ParamsOf<EdgeToNodeMethods, "connectPipeTransport">, timeoutMs?: number) {
+    return this.#relay("connectPipeTransport", params, timeoutMs);
+  }
+
+  pipeConsume(params: ParamsOf<EdgeToNodeMethods, "pipeConsume">, timeoutMs?: number) {
+    return this.#relay("pipeConsume", params, timeoutMs);
+  }
+
+  pipeProduce(params: ParamsOf<EdgeToNodeMethods, "pipeProduce">, timeoutMs?: number) {
+    return this.#relay("pipeProduce", params, timeoutMs);
+  }
+
+  closeConsumer(params: ParamsOf<EdgeToNodeMethods, "closeConsumer">, timeoutMs?: number) {
+    return this.#relay("closeConsumer", params, timeoutMs);
+  }
+
   /** One control call over the node's socket. Never throws: failures come back typed. */
   async #relay<K extends MethodName<EdgeToNodeMethods>>(
     method: K,

@@ -12,28 +12,23 @@ import {
   type TransportOptions,
 } from "@meridian/protocol";
 import { INITIAL_OUTGOING_BITRATE, MAX_INCOMING_BITRATE, ROUTER_MEDIA_CODECS } from "./codecs.ts";
-import type { PooledWorker, WorkerPool } from "./worker-pool.ts";
+import { MediaObjects, media, type RoomRouter, type TransportData } from "./media-objects.ts";
+import { Pipes, type PipeOptions } from "./pipes.ts";
+import type { WorkerPool } from "./worker-pool.ts";
 
 type P<K extends keyof EdgeToNodeMethods & string> = ParamsOf<EdgeToNodeMethods, K>;
 type R<K extends keyof EdgeToNodeMethods & string> = ResultOf<EdgeToNodeMethods, K>;
 
-interface TransportData {
-  [key: string]: unknown;
-  routerId: string;
-  participantId: string;
-  direction: "send" | "recv";
-  rtpCapabilities?: types.RtpCapabilities;
+export interface MediaServiceOptions {
+  readonly consumersPerWorker: number;
+  /** Where plain RTP transports listen (a range of ephemeral ports of the worker). */
+  readonly plainIp?: { ip: string; announcedAddress?: string };
+  /** Where pipes to other nodes listen; the defaults suit a node on loopback. */
+  readonly pipes?: Partial<PipeOptions>;
 }
 
-type AnyTransport = types.WebRtcTransport<TransportData> | types.PlainTransport<TransportData>;
-
-interface RoomRouter {
-  readonly roomId: string;
-  readonly router: types.Router;
-  readonly worker: PooledWorker;
-  /** Reports the room's loudest participant (audio producers are added as they come). */
-  readonly speakers: types.ActiveSpeakerObserver;
-}
+/** Pipes on loopback unless configured (config.ts reads PIPE_* and ports.json). */
+const DEFAULT_PIPES: PipeOptions = { ip: "127.0.0.1", portRange: { min: 41000, max: 41999 }, maxPipes: 1000, maxPipedProducers: 10_000 };
 
 export interface MediaServiceEvents {
   activeSpeaker: [info: { roomId: string; routerId: string; participantId: string | null }];
@@ -55,25 +50,24 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
   readonly #pool: WorkerPool;
   readonly #log: Logger;
   readonly #consumersPerWorker: number;
-  /** Where plain RTP transports listen (a range of ephemeral ports of the worker). */
   readonly #plainIp: { ip: string; announcedAddress?: string };
+  readonly #objects = new MediaObjects();
+  readonly pipes: Pipes;
   readonly #roomRouters = new Map<string, Promise<RoomRouter>>();
-  readonly #routers = new Map<string, RoomRouter>();
-  readonly #transports = new Map<string, AnyTransport>();
-  readonly #producers = new Map<string, types.Producer>();
-  readonly #consumers = new Map<string, types.Consumer>();
   #state: NodeState = "active";
   #utilization = 0;
   #cpu: number[] = [];
   #bitrate = { in: 0, out: 0 };
+  #pipeBitrate = { in: 0, out: 0 };
   #lost: Array<{ roomId: string; routerId: string }> = [];
 
-  constructor(pool: WorkerPool, options: { consumersPerWorker: number; plainIp?: { ip: string; announcedAddress?: string } }, log: Logger) {
+  constructor(pool: WorkerPool, options: MediaServiceOptions, log: Logger) {
     super();
     this.#pool = pool;
     this.#consumersPerWorker = options.consumersPerWorker;
     this.#plainIp = options.plainIp ?? { ip: "127.0.0.1" };
     this.#log = log;
+    this.pipes = new Pipes(this.#objects, { ...DEFAULT_PIPES, ...options.pipes }, log.child("pipes"));
   }
 
   readonly handlers: Handlers<EdgeToNodeMethods, unknown> = {
@@ -92,6 +86,11 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     setPreferredLayers: (p) => this.setPreferredLayers(p),
     restartIce: (p) => this.restartIce(p),
     getTransportStats: (p) => this.getTransportStats(p),
+    createPipeTransport: (p) => this.pipes.create(p),
+    connectPipeTransport: (p) => this.pipes.connect(p),
+    pipeConsume: (p) => this.pipes.consume(p),
+    pipeProduce: (p) => this.pipes.produce(p),
+    closeConsumer: (p) => this.closeConsumer(p),
   };
 
   get state(): NodeState {
@@ -103,12 +102,12 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
   }
 
   get roomCount(): number {
-    return this.#routers.size;
+    return this.#objects.routers.size;
   }
 
   /** The rooms this node carries, re-announced to the edge after a reconnect. */
   carrying(): Array<{ roomId: string; routerId: string }> {
-    return [...this.#routers.values()].map(({ roomId, router }) => ({ roomId, routerId: router.id }));
+    return [...this.#objects.routers.values()].map(({ roomId, router }) => ({ roomId, routerId: router.id }));
   }
 
   async createRouter({ roomId }: P<"createRouter">): Promise<R<"createRouter">> {
@@ -125,12 +124,12 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
   }
 
   async closeRouter({ routerId }: P<"closeRouter">): Promise<R<"closeRouter">> {
-    this.#routers.get(routerId)?.router.close();
+    this.#objects.routers.get(routerId)?.router.close();
     return {};
   }
 
   async createWebRtcTransport(p: P<"createWebRtcTransport">): Promise<TransportOptions> {
-    const room = this.#router(p.routerId);
+    const room = this.#objects.router(p.routerId);
     if (p.direction === "recv" && !p.rtpCapabilities) {
       throw new ProtocolError("invalid_params", "a recv transport needs the device's rtpCapabilities");
     }
@@ -147,8 +146,7 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
       }),
     );
     if (p.direction === "send") await media(() => transport.setMaxIncomingBitrate(MAX_INCOMING_BITRATE));
-    this.#transports.set(transport.id, transport);
-    transport.observer.on("close", () => this.#transports.delete(transport.id));
+    this.#objects.addTransport(transport);
     transport.on("dtlsstatechange", (state) => {
       if (state === "failed" || state === "closed") this.#log.debug("dtls state", { transportId: transport.id, state });
     });
@@ -161,14 +159,14 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
   }
 
   async connectTransport(p: P<"connectTransport">): Promise<R<"connectTransport">> {
-    const transport = this.#transport(p.transportId);
+    const transport = this.#objects.transport(p.transportId);
     if (transport.type !== "webrtc") throw new ProtocolError("forbidden", "not a WebRTC transport");
     await media(() => transport.connect({ dtlsParameters: p.dtlsParameters as types.DtlsParameters }));
     return {};
   }
 
   async createPlainTransport(p: P<"createPlainTransport">): Promise<R<"createPlainTransport">> {
-    const room = this.#router(p.routerId);
+    const room = this.#objects.router(p.routerId);
     if (p.direction === "recv" && !p.rtpCapabilities) throw new ProtocolError("invalid_params", "a recv transport needs rtpCapabilities");
     const appData: TransportData = { routerId: p.routerId, participantId: p.participantId, direction: p.direction };
     if (p.rtpCapabilities) appData.rtpCapabilities = p.rtpCapabilities as types.RtpCapabilities;
@@ -180,25 +178,25 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
         appData,
       }),
     );
-    this.#transports.set(transport.id, transport);
-    transport.observer.on("close", () => this.#transports.delete(transport.id));
+    this.#objects.addTransport(transport);
     return { id: transport.id, ip: transport.tuple.localAddress, port: transport.tuple.localPort };
   }
 
   async connectPlainTransport({ transportId, ip, port }: P<"connectPlainTransport">): Promise<R<"connectPlainTransport">> {
-    const transport = this.#transport(transportId);
+    const transport = this.#objects.transport(transportId);
     if (transport.type !== "plain") throw new ProtocolError("forbidden", "not a plain transport");
     await media(() => transport.connect({ ip, port }));
     return {};
   }
 
+  /** Any transport of the node, a pipe included (a room closes a pipe to a router it left). */
   async closeTransport({ transportId }: P<"closeTransport">): Promise<R<"closeTransport">> {
-    this.#transports.get(transportId)?.close();
+    (this.#objects.transports.get(transportId) ?? this.#objects.pipes.get(transportId))?.close();
     return {};
   }
 
   async produce(p: P<"produce">): Promise<R<"produce">> {
-    const transport = this.#transport(p.transportId);
+    const transport = this.#objects.transport(p.transportId);
     if (transport.appData.direction !== "send") throw new ProtocolError("forbidden", "cannot produce on a recv transport");
     const producer = await media(() =>
       transport.produce({
@@ -208,40 +206,30 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
         appData: { participantId: p.participantId, source: p.source, transportId: transport.id },
       }),
     );
-    this.#producers.set(producer.id, producer);
-    const room = this.#routers.get(transport.appData.routerId);
-    if (room) room.worker.producers++;
-    producer.observer.on("close", () => {
-      this.#producers.delete(producer.id);
-      if (room) room.worker.producers--;
-    });
-    if (producer.kind === "audio") {
-      await room?.speakers.addProducer({ producerId: producer.id }).catch((error: Error) =>
-        this.#log.warn("active speaker observer refused a producer", { error: error.message }),
-      );
-    }
+    const room = this.#objects.routers.get(transport.appData.routerId);
+    await this.#objects.addProducer(producer, room, (error) => this.#log.warn("active speaker observer refused a producer", { error: error.message }));
     return { producerId: producer.id };
   }
 
+  /** Closes a producer here, an original or a piped copy: its consumers (pipe consumers too) close with it. */
   async closeProducer({ producerId }: P<"closeProducer">): Promise<R<"closeProducer">> {
-    this.#producers.get(producerId)?.close();
+    this.#objects.producers.get(producerId)?.close();
     return {};
   }
 
   /** Pausing stops forwarding (the consumers are told) until resumed: a muted mic costs nothing. */
   async setProducerPaused({ producerId, paused }: P<"setProducerPaused">): Promise<R<"setProducerPaused">> {
-    const producer = this.#producers.get(producerId);
-    if (!producer || producer.closed) throw new ProtocolError("not_found", `no producer ${producerId}`);
+    const producer = this.#objects.producer(producerId);
     await media(() => (paused ? producer.pause() : producer.resume()));
     return {};
   }
 
   async consume(p: P<"consume">): Promise<R<"consume">> {
-    const transport = this.#transport(p.transportId);
+    const transport = this.#objects.transport(p.transportId);
     const { direction, rtpCapabilities } = transport.appData;
     if (direction !== "recv" || !rtpCapabilities) throw new ProtocolError("forbidden", "consume needs a recv transport");
-    if (!this.#producers.has(p.producerId)) throw new ProtocolError("not_found", `no producer ${p.producerId}`);
-    const room = this.#router(transport.appData.routerId);
+    this.#objects.producer(p.producerId);
+    const room = this.#objects.router(transport.appData.routerId);
     if (!room.router.canConsume({ producerId: p.producerId, rtpCapabilities })) {
       throw new ProtocolError("media_error", "the device cannot receive this producer's codec");
     }
@@ -249,33 +237,32 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     const consumer = await media(() =>
       transport.consume({ producerId: p.producerId, rtpCapabilities, paused: true, appData: { transportId: transport.id } }),
     );
-    this.#consumers.set(consumer.id, consumer);
-    room.worker.consumers++;
-    consumer.observer.on("close", () => {
-      this.#consumers.delete(consumer.id);
-      room.worker.consumers--;
-    });
+    this.#objects.addConsumer(consumer, room);
     return { consumerId: consumer.id, kind: consumer.kind, rtpParameters: consumer.rtpParameters as R<"consume">["rtpParameters"] };
   }
 
+  /** A consumer closed on its own: a pipe's sending half when its copy is no longer needed elsewhere. */
+  async closeConsumer({ consumerId }: P<"closeConsumer">): Promise<R<"closeConsumer">> {
+    this.#objects.consumers.get(consumerId)?.close();
+    return {};
+  }
+
   async resumeConsumer({ consumerId }: P<"resumeConsumer">): Promise<R<"resumeConsumer">> {
-    const consumer = this.#consumers.get(consumerId);
-    if (!consumer || consumer.closed) throw new ProtocolError("not_found", `no consumer ${consumerId}`);
+    const consumer = this.#objects.consumer(consumerId);
     await media(() => consumer.resume());
     return {};
   }
 
   /** The subscriber's wish (tile size, bandwidth); mediasoup still caps by what BWE allows. */
   async setPreferredLayers({ consumerId, spatialLayer, temporalLayer }: P<"setPreferredLayers">): Promise<R<"setPreferredLayers">> {
-    const consumer = this.#consumers.get(consumerId);
-    if (!consumer || consumer.closed) throw new ProtocolError("not_found", `no consumer ${consumerId}`);
+    const consumer = this.#objects.consumer(consumerId);
     if (consumer.type !== "simulcast" && consumer.type !== "svc") return {};
     await media(() => consumer.setPreferredLayers({ spatialLayer, ...(temporalLayer === undefined ? {} : { temporalLayer }) }));
     return {};
   }
 
   async restartIce({ transportId }: P<"restartIce">): Promise<R<"restartIce">> {
-    const transport = this.#transport(transportId);
+    const transport = this.#objects.transport(transportId);
     if (transport.type !== "webrtc") throw new ProtocolError("forbidden", "not a WebRTC transport");
     const iceParameters = await media(() => transport.restartIce());
     return { iceParameters };
@@ -283,12 +270,12 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
 
   /** The transport's stats, then those of the producers and consumers on it (each entry has a `type`). */
   async getTransportStats({ transportId }: P<"getTransportStats">): Promise<R<"getTransportStats">> {
-    const transport = this.#transport(transportId);
-    const onIt = (appData: unknown) => (appData as { transportId?: string }).transportId === transportId;
+    const transport = this.#objects.transport(transportId);
+    const onIt = (appData: { transportId: string }) => appData.transportId === transportId;
     const stats = await media(async () => [
       ...(await transport.getStats()),
-      ...(await Promise.all([...this.#producers.values()].filter((p) => onIt(p.appData)).map((p) => p.getStats()))).flat(),
-      ...(await Promise.all([...this.#consumers.values()].filter((c) => onIt(c.appData)).map((c) => c.getStats()))).flat(),
+      ...(await Promise.all([...this.#objects.producers.values()].filter((p) => onIt(p.appData)).map((p) => p.getStats()))).flat(),
+      ...(await Promise.all([...this.#objects.consumers.values()].filter((c) => onIt(c.appData)).map((c) => c.getStats()))).flat(),
     ]);
     return { stats: stats.slice(0, 64) as unknown as R<"getTransportStats">["stats"] };
   }
@@ -302,32 +289,37 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     this.#utilization = Math.min(1, Math.max(0, ...perWorker));
     let bitrateIn = 0;
     let bitrateOut = 0;
-    for (const transport of this.#transports.values()) {
+    for (const transport of this.#objects.transports.values()) {
       if (transport.closed) continue;
       const [stats] = await transport.getStats().catch(() => []);
       bitrateIn += stats?.recvBitrate ?? 0;
       bitrateOut += stats?.sendBitrate ?? 0;
     }
-    this.#bitrate = { in: bitrateIn, out: bitrateOut };
+    this.#pipeBitrate = await this.pipes.bitrate();
+    this.#bitrate = { in: bitrateIn + this.#pipeBitrate.in, out: bitrateOut + this.#pipeBitrate.out };
   }
 
   load(): NodeLoad {
     return {
       state: this.#state,
       workers: this.#pool.workers.length,
-      routers: this.#routers.size,
-      transports: this.#transports.size,
-      producers: this.#producers.size,
-      consumers: this.#consumers.size,
+      routers: this.#objects.routers.size,
+      transports: this.#objects.transports.size,
+      producers: this.#objects.producers.size,
+      consumers: this.#objects.consumers.size,
       utilization: this.#utilization,
       cpu: this.#cpu,
       bitrateIn: this.#bitrate.in,
       bitrateOut: this.#bitrate.out,
+      pipes: this.pipes.count,
+      pipedProducers: this.pipes.pipedProducers,
+      pipeBitrateIn: this.#pipeBitrate.in,
+      pipeBitrateOut: this.#pipeBitrate.out,
     };
   }
 
   close(): void {
-    for (const { router } of this.#routers.values()) router.close();
+    for (const { router } of this.#objects.routers.values()) router.close();
   }
 
   async #spawnRouter(roomId: string): Promise<RoomRouter> {
@@ -356,13 +348,13 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
       this.emit("activeSpeaker", { roomId, routerId: router.id, participantId });
     });
     const entry: RoomRouter = { roomId, router, worker, speakers };
-    this.#routers.set(router.id, entry);
+    this.#objects.routers.set(router.id, entry);
     router.on("workerclose", () => this.#noteLost({ roomId, routerId: router.id }));
     router.observer.on("close", () => {
       worker.routers--;
-      this.#routers.delete(router.id);
+      this.#objects.routers.delete(router.id);
       this.#roomRouters.delete(roomId);
-      if (this.#routers.size === 0) this.emit("empty");
+      if (this.#objects.routers.size === 0) this.emit("empty");
     });
     this.#log.debug("router created", { roomId, routerId: router.id, worker: worker.index });
     return entry;
@@ -384,27 +376,5 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
   abandonAll(reason: string): void {
     const rooms = this.carrying();
     if (rooms.length) this.emit("routersLost", { rooms, reason });
-  }
-
-  #router(routerId: string): RoomRouter {
-    const room = this.#routers.get(routerId);
-    if (!room) throw new ProtocolError("not_found", `no router ${routerId}`);
-    return room;
-  }
-
-  #transport(transportId: string): AnyTransport {
-    const transport = this.#transports.get(transportId);
-    if (!transport) throw new ProtocolError("not_found", `no transport ${transportId}`);
-    return transport;
-  }
-}
-
-/** Runs a mediasoup call; its errors (bad parameters, closed objects) become `media_error`. */
-async function media<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    if (error instanceof ProtocolError) throw error;
-    throw new ProtocolError("media_error", error instanceof Error ? error.message : String(error));
   }
 }
