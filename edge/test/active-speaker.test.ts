@@ -6,13 +6,14 @@ import { createRoom, guestToken, participant, resume, seenSeq } from "./support/
 
 const stub = (roomId: string) => env.ROOMS.get(env.ROOMS.idFromName(roomId));
 
-/** Places the room on a router without a node: the speaker reports name the router they are about. */
+/** Gives the room one leg (a router without a node): the speaker reports name the router they are about. */
 async function placeOn(roomId: string, routerId: string): Promise<void> {
   await runInDurableObject(stub(roomId), async (_instance: RoomDO, state) => {
     state.storage.sql.exec(
-      "UPDATE room SET node_id = 'speaker-node', router_id = ?, rtp_capabilities = ? WHERE one = 1",
+      "INSERT INTO legs (id, node_id, rtp_capabilities, created_at) VALUES (?, 'speaker-node', ?, ?)",
       routerId,
       JSON.stringify({ codecs: [], headerExtensions: [] }),
+      Date.now(),
     );
   });
 }

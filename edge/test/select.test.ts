@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { geoFromCf, haversineKm, locate, locationHintFor } from "../src/lib/geo.ts";
-import { decideAffinity } from "../src/registry/select/affinity.ts";
 import { withCapacityFilter } from "../src/registry/select/capacity.ts";
+import { DEFAULT_LEGS, chooseLeg } from "../src/registry/select/legs.ts";
 import { nearestN, selectNearest } from "../src/registry/select/nearest.ts";
 import { placeRoom } from "../src/registry/select/policy.ts";
 import { selectByScore } from "../src/registry/select/score.ts";
@@ -163,18 +163,65 @@ describe("placeRoom (the default policy)", () => {
   });
 });
 
-describe("decideAffinity", () => {
-  const room = (km: number) => ({ nodeId: "room-node", region: "r", distanceKm: km });
-  it("keeps everyone on the room's node, and records a much closer node as a cascade candidate", () => {
-    expect(decideAffinity(room(9000), { nodeId: "near", region: "n", distanceKm: 300 })).toEqual({
-      nodeId: "room-node",
-      cascadeCandidate: { nodeId: "near", distanceKm: 300, roomNodeKm: 9000 },
-    });
-    // Closer, but not much closer: no candidate.
-    expect(decideAffinity(room(900), { nodeId: "near", region: "n", distanceKm: 300 })).toEqual({ nodeId: "room-node" });
-    expect(decideAffinity(room(6000), { nodeId: "near", region: "n", distanceKm: 3000 })).toEqual({ nodeId: "room-node" });
-    expect(decideAffinity(room(500), { nodeId: "room-node", region: "r", distanceKm: 500 })).toEqual({ nodeId: "room-node" });
-    expect(decideAffinity(room(500), undefined)).toEqual({ nodeId: "room-node" });
+describe("chooseLeg (where a participant of a room enters the media network)", () => {
+  const PARIS = { lat: 48.85, lon: 2.35 };
+  const LONDON = { lat: 51.5, lon: -0.13 };
+  const TOKYO = { lat: 35.68, lon: 139.69 };
+  const NEW_YORK = { lat: 40.71, lon: -74.0 };
+  const SYDNEY = { lat: -33.87, lon: 151.21 };
+  const SAO_PAULO = { lat: -23.55, lon: -46.63 };
+  const PARIS_NODE = node("cdg", 48.86, 2.35);
+  const TOKYO_NODE = node("nrt", 35.7, 139.7);
+  const SYDNEY_NODE = node("syd", -33.9, 151.2);
+  const SAO_PAULO_NODE = node("gru", -23.5, -46.6);
+  const WORLD = [FRANKFURT, VIRGINIA, SINGAPORE, PARIS_NODE, TOKYO_NODE, SYDNEY_NODE, SAO_PAULO_NODE];
+  const choose = (point: { lat: number; lon: number }, legs: string[], fleet = WORLD) => chooseLeg(fleet, { kind: "sfu", point }, legs);
+
+  it("opens the first leg on the participant's best node", () => {
+    expect(choose(PARIS, [])).toMatchObject({ nodeId: "cdg", reuse: false });
+  });
+
+  it("reuses a leg within the threshold of the best node, however close the best one is", () => {
+    // Paris's best is cdg (0 km), but the room's Frankfurt leg is ~480 km: within 1,000 km.
+    const paris = choose(PARIS, ["fra"])!;
+    expect(paris).toMatchObject({ nodeId: "fra", reuse: true, best: { nodeId: "cdg" } });
+    expect(paris.distanceKm).toBeCloseTo(haversineKm(PARIS, FRANKFURT), 0);
+    expect(choose(LONDON, ["fra"])).toMatchObject({ nodeId: "fra", reuse: true });
+    // Of two good legs, the nearer.
+    expect(choose(PARIS, ["fra", "cdg"])).toMatchObject({ nodeId: "cdg", reuse: true });
+    expect(DEFAULT_LEGS.reuseKm).toBe(1000);
+  });
+
+  it("opens a new leg for a far participant, on their best node", () => {
+    expect(choose(TOKYO, ["fra"])).toMatchObject({ nodeId: "nrt", reuse: false });
+    expect(choose(NEW_YORK, ["fra", "nrt"])).toMatchObject({ nodeId: "iad", reuse: false });
+  });
+
+  it("does not reuse a leg whose node is busy (or not taking rooms) when another can serve", () => {
+    const busyFrankfurt = node("fra", 50.11, 8.68, { load: load({ utilization: 0.9 }) });
+    expect(choose(PARIS, ["fra"], [busyFrankfurt, PARIS_NODE, VIRGINIA])).toMatchObject({ nodeId: "cdg", reuse: false });
+    const drainingFrankfurt = node("fra", 50.11, 8.68, { load: load({ state: "draining" }) });
+    expect(choose(PARIS, ["fra"], [drainingFrankfurt, PARIS_NODE])).toMatchObject({ nodeId: "cdg", reuse: false });
+  });
+
+  it("caps the legs of a room: past the cap, the nearest existing leg", () => {
+    const four = ["fra", "nrt", "iad", "gru"];
+    expect(four).toHaveLength(DEFAULT_LEGS.maxLegs);
+    // Sydney's own node would be best, but the room has all the legs it may: Tokyo is nearest.
+    expect(choose(SYDNEY, four)).toMatchObject({ nodeId: "nrt", reuse: true, best: { nodeId: "syd" } });
+    expect(choose(SAO_PAULO, ["fra", "nrt", "iad"])).toMatchObject({ nodeId: "gru", reuse: false });
+  });
+
+  it("keeps out excluded nodes (the one a participant is moved off), and says when nothing is left", () => {
+    const noFrankfurt = (n: NodeCandidate) => n.id !== "fra";
+    expect(chooseLeg(WORLD, { kind: "sfu", point: PARIS, accept: noFrankfurt }, ["fra", "nrt"])).toMatchObject({ nodeId: "cdg", reuse: false });
+    expect(chooseLeg([FRANKFURT], { kind: "sfu", point: PARIS, accept: noFrankfurt }, ["fra"])).toBeUndefined();
+  });
+
+  it("without a location: the room's oldest live leg, else the least busy node", () => {
+    expect(chooseLeg(WORLD, { kind: "sfu" }, ["nrt", "fra"])).toMatchObject({ nodeId: "nrt", reuse: true });
+    const busy = node("fra", 50.11, 8.68, { load: load({ utilization: 0.5 }) });
+    expect(chooseLeg([busy, node("idle", 0, 0, { load: load({ utilization: 0 }) })], { kind: "sfu" }, [])).toMatchObject({ nodeId: "idle", reuse: false });
   });
 });
 

@@ -206,6 +206,13 @@ export const roomMethods = {
   restartIce: method(v.object({ transportId: Id }), v.object({ iceParameters: IceParameters })),
   /** The node's stats of one of one's transports (and its producers/consumers). */
   transportStats: method(v.object({ transportId: Id }), v.object({ stats: StatsList })),
+  /**
+   * This browser's transports lost their media server (ICE disconnected or failed). When
+   * the server's node has also stopped answering the edge, the room moves everyone on it
+   * now (`moved: true`, then `mediaReset`) instead of waiting out the node's reconnect
+   * grace; otherwise (`moved: false`) the browser restarts ICE as usual.
+   */
+  mediaUnreachable: method(Empty, v.object({ moved: v.boolean() })),
 
   sendChat: method(
     v.object({
@@ -252,11 +259,12 @@ export const roomEvents = {
   /** Who is speaking now (the loudest, held for a moment), or nobody. */
   activeSpeaker: v.object({ peerId: v.nullable(Id) }),
   /**
-   * The room's media moved (its node failed or is draining): every transport, producer
-   * and consumer is gone. Load these capabilities, create transports again and produce
-   * again; the others' new producers follow as `newProducer`. No click needed.
+   * Your media moved to another SFU node (yours failed or is draining): your transports,
+   * producers and consumers are gone. Load these capabilities, create transports again,
+   * produce again, and consume what `peers` sends (the others' producers that live on;
+   * those that moved with you come back as `newProducer`). No click needed.
    */
-  mediaReset: v.object({ routerRtpCapabilities: RtpCapabilities, reason: v.string() }),
+  mediaReset: v.object({ routerRtpCapabilities: RtpCapabilities, reason: v.string(), peers: v.optional(v.array(PeerInfo)) }),
   /** To a participant whose microphone a host closed. */
   mutedBy: v.object({ by: Id }),
   /** The socket is about to close for this reason. */

@@ -2,4 +2,4 @@
  * Bumped on any incompatible change to a message below. A client speaking another
  * version is refused with `protocol_mismatch`, which the web app turns into "please reload".
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;

@@ -1,7 +1,7 @@
-import { createLogger, errorFields, type Logger } from "@meridian/protocol";
 import { DurableObject } from "cloudflare:workers";
-import type { NodeLoad, NodeRegistration } from "@meridian/protocol";
-import { decideAffinity, type AffinityDecision } from "./select/affinity.ts";
+import { createLogger, errorFields, type Logger, type NodeLoad, type NodeRegistration } from "@meridian/protocol";
+import type { GeoPoint } from "../lib/geo.ts";
+import { chooseLeg, type LegChoice } from "./select/legs.ts";
 import { nearestN } from "./select/nearest.ts";
 import { placeRoom } from "./select/policy.ts";
 import { toVec } from "./select/sphere.ts";
@@ -109,15 +109,18 @@ export class RegistryDO extends DurableObject<Env> {
   }
 
   /**
-   * Room affinity for a participant joining a room that already has a node: they share
-   * it, and whether their own nearest node is much closer is reported for cascading.
+   * Where a participant of a room enters the media network: one of the room's legs (on
+   * `legNodeIds`) or a new leg (see select/legs.ts). `exclude`: nodes not to use (the one
+   * a participant is being moved away from).
    */
-  affinity(request: SelectRequest, roomNodeId: string): AffinityDecision {
-    const room = this.#nodes.get(roomNodeId);
-    const nearest = nearestN(this.#nodes.values(), request, 1)[0];
-    if (!room || !request.point) return { nodeId: roomNodeId };
-    const roomKm = nearestN([{ ...room, healthy: true, load: { ...room.load, state: "active" } }], request, 1)[0]?.distanceKm;
-    return decideAffinity({ nodeId: room.id, region: room.region, ...(roomKm === undefined ? {} : { distanceKm: roomKm }) }, nearest);
+  placeLeg(request: { point?: GeoPoint; exclude?: readonly string[] }, legNodeIds: readonly string[]): LegChoice | null {
+    const excluded = new Set(request.exclude ?? []);
+    const select: SelectRequest = {
+      kind: "sfu",
+      ...(request.point ? { point: request.point } : {}),
+      ...(excluded.size ? { accept: (node: NodeCandidate) => !excluded.has(node.id) } : {}),
+    };
+    return chooseLeg(this.#nodes.values(), select, legNodeIds) ?? null;
   }
 
   isHealthy(nodeId: string): boolean {

@@ -30,7 +30,8 @@ import { moderationHandlers } from "./handlers/moderation.ts";
 import { PeerSockets, type SocketClaims } from "./peer-sockets.ts";
 import { Room } from "./room.ts";
 import { roomConfig, type RoomConfig } from "./room-config.ts";
-import { RoomMedia } from "./room-media.ts";
+import { MediaStore } from "./media/media-store.ts";
+import { RoomMedia } from "./media/room-media.ts";
 import { RoomStore } from "./room-store.ts";
 
 export interface RoomInfo {
@@ -63,7 +64,7 @@ export class RoomDO extends DurableObject<Env> {
     this.#config = roomConfig(env as unknown as Record<string, string>);
     const store = new RoomStore(ctx.storage.sql);
     const sockets = new PeerSockets(ctx);
-    const media = new RoomMedia(env, store, this.#log);
+    const media = new RoomMedia(env, new MediaStore(ctx.storage.sql), () => store.room()?.roomId ?? "", this.#log);
     this.#room = new Room({ ctx, env, store, sockets, media, config: this.#config, log: this.#log });
     this.#handlers = {
       ...membershipHandlers(this.#room, env),
@@ -107,9 +108,9 @@ export class RoomDO extends DurableObject<Env> {
     };
   }
 
-  /** RPC from the node DO: this room's router is gone; move the media. */
+  /** RPC from the node DO: one of this room's routers (a leg) is gone; its participants move. */
   async mediaLost(routerId: string, reason: string): Promise<void> {
-    await this.#room.moveMedia(routerId, reason);
+    await this.#room.failover.legLost(routerId, reason);
   }
 
   /** RPC from the node DO: the loudest participant changed. */
@@ -117,15 +118,10 @@ export class RoomDO extends DurableObject<Env> {
     this.#room.activeSpeaker(routerId, participantId);
   }
 
-  /** RPC from the node DO's reconciliation: whether this room's media is on `routerId` (an ended or forgotten room uses none). */
+  /** RPC from the node DO's reconciliation: whether `routerId` is one of this room's legs (an ended or forgotten room has none). */
   usesRouter(routerId: string): boolean {
     const room = this.#room.store.room();
-    return !!room && room.endedAt === 0 && room.routerId === routerId;
-  }
-
-  /** Participants who are much closer to another node than the room's (for cascading). */
-  cascadeCandidates(): Array<{ participantId: string; nearNode: string; nearKm: number; roomKm: number }> {
-    return this.#room.store.cascadeCandidates();
+    return !!room && room.endedAt === 0 && this.#room.media.store.leg(routerId) !== undefined;
   }
 
   /** Whether this identity may still enter (not removed by a host). */

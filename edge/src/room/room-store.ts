@@ -1,20 +1,9 @@
-import type { RequestGeo } from "../lib/geo.ts";
-import type {
-  Avatar,
-  ChatMessage,
-  Direction,
-  LobbyEntry,
-  MediaKind,
-  MediaSource,
-  PeerInfo,
-  Presence,
-  ProducerInfo,
-  Role,
-  RoomSettings,
-  RtpCapabilities,
-} from "@meridian/protocol";
+import type { Avatar, ChatMessage, LobbyEntry, PeerInfo, Presence, ProducerInfo, Role, RoomSettings } from "@meridian/protocol";
 
-/** A room's durable state in its Durable Object's SQLite: nothing lives only in memory. */
+/**
+ * A room's durable state in its Durable Object's SQLite: nothing lives only in memory.
+ * Its media (legs, transports, producers, consumers, pipes) is media/media-store.ts.
+ */
 
 export interface RoomRow {
   roomId: string;
@@ -23,9 +12,6 @@ export interface RoomRow {
   /** When the first participant joined (the room "started"), 0 before. */
   startedAt: number;
   endedAt: number;
-  nodeId: string | null;
-  routerId: string | null;
-  rtpCapabilities: RtpCapabilities | null;
   owner: string | null;
 }
 
@@ -44,22 +30,6 @@ export interface ParticipantRow {
   /** When its socket dropped (presence reconnecting). */
   disconnectedAt: number;
   resumeHash: string;
-}
-
-export interface TransportRow {
-  id: string;
-  participantId: string;
-  direction: Direction;
-}
-
-export interface ProducerRow extends ProducerInfo {
-  participantId: string;
-}
-
-export interface ConsumerRow {
-  id: string;
-  participantId: string;
-  producerId: string;
 }
 
 /** Who a logged event is for. */
@@ -84,10 +54,6 @@ CREATE TABLE IF NOT EXISTS room (
   settings TEXT NOT NULL,
   started_at INTEGER NOT NULL DEFAULT 0,
   ended_at INTEGER NOT NULL DEFAULT 0,
-  node_id TEXT,
-  router_id TEXT,
-  rtp_capabilities TEXT,
-  placement TEXT,
   owner TEXT
 );
 CREATE TABLE IF NOT EXISTS participants (
@@ -101,25 +67,6 @@ CREATE TABLE IF NOT EXISTS participants (
   since INTEGER NOT NULL,
   disconnected_at INTEGER NOT NULL DEFAULT 0,
   resume_hash TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS transports (
-  id TEXT PRIMARY KEY,
-  participant_id TEXT NOT NULL,
-  direction TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS producers (
-  id TEXT PRIMARY KEY,
-  participant_id TEXT NOT NULL,
-  transport_id TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  source TEXT NOT NULL,
-  paused INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS consumers (
-  id TEXT PRIMARY KEY,
-  participant_id TEXT NOT NULL,
-  transport_id TEXT NOT NULL,
-  producer_id TEXT NOT NULL
 );
 -- One log for everything the room tells its participants. Chat messages live in it too
 -- (one write per message) and are never pruned; other events are kept for resume only.
@@ -139,18 +86,6 @@ CREATE TABLE IF NOT EXISTS log_state (one INTEGER PRIMARY KEY CHECK (one = 1), p
 -- write commits, so a seq that reached a browser but never got stored is never reused.
 CREATE TABLE IF NOT EXISTS seq_block (one INTEGER PRIMARY KEY CHECK (one = 1), reserved_through INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS bans (identity TEXT PRIMARY KEY, at INTEGER NOT NULL);
--- Participants whose own nearest node was much closer than the room's: cascading's input.
-CREATE TABLE IF NOT EXISTS cascade_candidates (
-  participant_id TEXT PRIMARY KEY,
-  room_node TEXT NOT NULL,
-  near_node TEXT NOT NULL,
-  room_km REAL NOT NULL,
-  near_km REAL NOT NULL,
-  at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS transports_by_participant ON transports (participant_id);
-CREATE INDEX IF NOT EXISTS producers_by_participant ON producers (participant_id);
-CREATE INDEX IF NOT EXISTS consumers_by_participant ON consumers (participant_id);
 `;
 
 type Row = Record<string, SqlStorageValue>;
@@ -167,16 +102,6 @@ function participantFrom(row: Row): ParticipantRow {
     since: row.since as number,
     disconnectedAt: row.disconnected_at as number,
     resumeHash: row.resume_hash as string,
-  };
-}
-
-function producerFrom(row: Row): ProducerRow {
-  return {
-    id: row.id as string,
-    participantId: row.participant_id as string,
-    kind: row.kind as MediaKind,
-    source: row.source as MediaSource,
-    paused: row.paused === 1,
   };
 }
 
@@ -210,7 +135,6 @@ export class RoomStore {
     this.#reservedThrough = -1;
     this.#sql.exec(SCHEMA);
     const columns = this.#sql.exec<{ name: string }>("PRAGMA table_info(room)").toArray().map((c) => c.name);
-    if (!columns.includes("placement")) this.#sql.exec("ALTER TABLE room ADD COLUMN placement TEXT");
     if (!columns.includes("owner")) this.#sql.exec("ALTER TABLE room ADD COLUMN owner TEXT");
   }
 
@@ -225,9 +149,6 @@ export class RoomStore {
       settings: JSON.parse(row.settings as string) as RoomSettings,
       startedAt: row.started_at as number,
       endedAt: row.ended_at as number,
-      nodeId: row.node_id as string | null,
-      routerId: row.router_id as string | null,
-      rtpCapabilities: row.rtp_capabilities ? (JSON.parse(row.rtp_capabilities as string) as RtpCapabilities) : null,
       owner: (row.owner as string | null) ?? null,
     };
   }
@@ -250,48 +171,6 @@ export class RoomStore {
 
   markEnded(now: number): void {
     this.#sql.exec("UPDATE room SET ended_at = ? WHERE one = 1", now);
-  }
-
-  setRouter(nodeId: string, routerId: string, rtpCapabilities: RtpCapabilities): void {
-    this.#sql.exec(
-      "UPDATE room SET node_id = ?, router_id = ?, rtp_capabilities = ? WHERE one = 1",
-      nodeId, routerId, JSON.stringify(rtpCapabilities),
-    );
-  }
-
-  clearRouter(): void {
-    this.#sql.exec("UPDATE room SET node_id = NULL, router_id = NULL, rtp_capabilities = NULL WHERE one = 1");
-  }
-
-  /** Where the room was first placed (the first participant's location), for moving it later. */
-  setPlacement(geo: RequestGeo): void {
-    this.#sql.exec("UPDATE room SET placement = ? WHERE one = 1 AND placement IS NULL", JSON.stringify(geo));
-  }
-
-  placement(): RequestGeo {
-    const row = this.#sql.exec<{ placement: string | null }>("SELECT placement FROM room WHERE one = 1").toArray()[0];
-    return row?.placement ? (JSON.parse(row.placement) as RequestGeo) : {};
-  }
-
-  /** Forgets every transport, producer and consumer: the router they lived on is gone. */
-  clearMedia(): void {
-    this.#sql.exec("DELETE FROM consumers");
-    this.#sql.exec("DELETE FROM producers");
-    this.#sql.exec("DELETE FROM transports");
-  }
-
-  recordCascadeCandidate(c: { participantId: string; roomNode: string; nearNode: string; roomKm: number; nearKm: number }, now: number): void {
-    this.#sql.exec(
-      "INSERT OR REPLACE INTO cascade_candidates (participant_id, room_node, near_node, room_km, near_km, at) VALUES (?, ?, ?, ?, ?, ?)",
-      c.participantId, c.roomNode, c.nearNode, c.roomKm, c.nearKm, now,
-    );
-  }
-
-  cascadeCandidates(): Array<{ participantId: string; nearNode: string; nearKm: number; roomKm: number }> {
-    return this.#sql
-      .exec<Row>("SELECT * FROM cascade_candidates ORDER BY at")
-      .toArray()
-      .map((r) => ({ participantId: r.participant_id as string, nearNode: r.near_node as string, nearKm: r.near_km as number, roomKm: r.room_km as number }));
   }
 
   // ── participants ──────────────────────────────────────────────────────────
@@ -349,33 +228,10 @@ export class RoomStore {
     return row.at ?? undefined;
   }
 
-  /** Removes a participant with everything they own; returns their transport ids. */
-  removeParticipant(id: string): string[] {
+  /** Removes a participant (their media is the media store's to forget). */
+  removeParticipant(id: string): void {
     this.#participants.clear();
-    const transports = this.#sql
-      .exec<{ id: string }>("SELECT id FROM transports WHERE participant_id = ?", id)
-      .toArray()
-      .map((r) => r.id);
-    this.#sql.exec("DELETE FROM consumers WHERE participant_id = ?", id);
-    this.#sql.exec("DELETE FROM consumers WHERE producer_id IN (SELECT id FROM producers WHERE participant_id = ?)", id);
-    this.#sql.exec("DELETE FROM producers WHERE participant_id = ?", id);
-    this.#sql.exec("DELETE FROM transports WHERE participant_id = ?", id);
     this.#sql.exec("DELETE FROM participants WHERE id = ?", id);
-    return transports;
-  }
-
-  /** Everyone in the call but `exceptId`, with what they are sending. */
-  peers(exceptId?: string): PeerInfo[] {
-    const peers = new Map<string, PeerInfo>();
-    for (const p of this.participants("joined")) {
-      if (p.id === exceptId) continue;
-      peers.set(p.id, this.peerInfo(p, []));
-    }
-    for (const row of this.#sql.exec<Row>("SELECT * FROM producers ORDER BY rowid")) {
-      const { participantId: _owner, ...producer } = producerFrom(row);
-      peers.get(row.participant_id as string)?.producers.push(producer);
-    }
-    return [...peers.values()];
   }
 
   peerInfo(p: ParticipantRow, producers: ProducerInfo[]): PeerInfo {
@@ -392,76 +248,6 @@ export class RoomStore {
 
   isBanned(identity: string): boolean {
     return this.#sql.exec("SELECT 1 FROM bans WHERE identity = ?", identity).toArray().length > 0;
-  }
-
-  // ── media ─────────────────────────────────────────────────────────────────
-
-  addTransport(t: TransportRow): void {
-    this.#sql.exec("INSERT INTO transports (id, participant_id, direction) VALUES (?, ?, ?)", t.id, t.participantId, t.direction);
-  }
-
-  transport(id: string): TransportRow | undefined {
-    const row = this.#sql.exec<Row>("SELECT * FROM transports WHERE id = ?", id).toArray()[0];
-    return row ? { id: row.id as string, participantId: row.participant_id as string, direction: row.direction as Direction } : undefined;
-  }
-
-  transportsOf(participantId: string, direction: Direction): TransportRow[] {
-    return this.#sql
-      .exec<Row>("SELECT * FROM transports WHERE participant_id = ? AND direction = ?", participantId, direction)
-      .toArray()
-      .map((row) => ({ id: row.id as string, participantId, direction }));
-  }
-
-  /** Drops a transport and what was sent or received over it (the node closes those too). */
-  removeTransport(id: string): ProducerRow[] {
-    const producers = this.#producersWhere("transport_id", id);
-    this.#sql.exec("DELETE FROM consumers WHERE producer_id IN (SELECT id FROM producers WHERE transport_id = ?)", id);
-    this.#sql.exec("DELETE FROM producers WHERE transport_id = ?", id);
-    this.#sql.exec("DELETE FROM consumers WHERE transport_id = ?", id);
-    this.#sql.exec("DELETE FROM transports WHERE id = ?", id);
-    return producers;
-  }
-
-  addProducer(p: ProducerRow & { transportId: string }): void {
-    this.#sql.exec(
-      "INSERT INTO producers (id, participant_id, transport_id, kind, source, paused) VALUES (?, ?, ?, ?, ?, ?)",
-      p.id, p.participantId, p.transportId, p.kind, p.source, p.paused ? 1 : 0,
-    );
-  }
-
-  producer(id: string): ProducerRow | undefined {
-    return this.#producersWhere("id", id)[0];
-  }
-
-  producersOf(participantId: string): ProducerRow[] {
-    return this.#producersWhere("participant_id", participantId);
-  }
-
-  setProducerPaused(id: string, paused: boolean): void {
-    this.#sql.exec("UPDATE producers SET paused = ? WHERE id = ?", paused ? 1 : 0, id);
-  }
-
-  removeProducer(id: string): void {
-    this.#sql.exec("DELETE FROM consumers WHERE producer_id = ?", id);
-    this.#sql.exec("DELETE FROM producers WHERE id = ?", id);
-  }
-
-  addConsumer(c: ConsumerRow & { transportId: string }): void {
-    this.#sql.exec(
-      "INSERT INTO consumers (id, participant_id, transport_id, producer_id) VALUES (?, ?, ?, ?)",
-      c.id, c.participantId, c.transportId, c.producerId,
-    );
-  }
-
-  consumer(id: string): ConsumerRow | undefined {
-    const row = this.#sql.exec<Row>("SELECT * FROM consumers WHERE id = ?", id).toArray()[0];
-    return row
-      ? { id: row.id as string, participantId: row.participant_id as string, producerId: row.producer_id as string }
-      : undefined;
-  }
-
-  #producersWhere(column: "id" | "participant_id" | "transport_id", value: string): ProducerRow[] {
-    return this.#sql.exec<Row>(`SELECT * FROM producers WHERE ${column} = ? ORDER BY rowid`, value).toArray().map(producerFrom);
   }
 
   // ── chat ──────────────────────────────────────────────────────────────────

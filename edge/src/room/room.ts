@@ -1,18 +1,20 @@
-import { RoomCloseCode, errorFields, type EventData, type Logger, type RoomEvents, type RoomSettings } from "@meridian/protocol";
+import { RoomCloseCode, errorFields, type EventData, type Logger, type PeerInfo, type RoomEvents, type RoomSettings } from "@meridian/protocol";
 import { publishRoomEvent, type RoomEventType } from "../events/room-events.ts";
 import { closeQuietly } from "../lib/sockets.ts";
+import { REGISTRY_NAME } from "../registry/name.ts";
 import type { LeaveReason, RoomApi } from "./handlers/context.ts";
+import { MediaFailover, type FailoverHost, type PendingMove } from "./media/failover.ts";
+import type { RoomMedia } from "./media/room-media.ts";
 import { matches, type PeerSockets, type Session } from "./peer-sockets.ts";
 import type { RoomConfig } from "./room-config.ts";
-import type { RoomMedia } from "./room-media.ts";
 import type { Audience, LoggedEvent, ParticipantRow, RoomStore } from "./room-store.ts";
 
 type EventName = keyof RoomEvents & string;
 
 const EMPTY_SINCE_KEY = "emptySince";
-/** A move that found no node is retried at this key's time. */
+/** People whose media found no node after a move, tried again at this key's time. */
 const MEDIA_RETRY_KEY = "mediaRetry";
-/** The node's last dominant speaker report: kept so it outlives hibernation. */
+/** The speaker leg's last dominant speaker report: kept so it outlives hibernation. */
 const SPEAKER_KEY = "speaker";
 const MEDIA_RETRY_MS = 2000;
 
@@ -27,10 +29,11 @@ interface Speaker {
  * every deadline (resume windows, silent sockets, empty-room cleanup). Request handlers
  * (handlers/*.ts) call in here; the Durable Object shell owns the sockets' lifecycle.
  */
-export class Room implements RoomApi {
+export class Room implements RoomApi, FailoverHost {
   readonly store: RoomStore;
   readonly sockets: PeerSockets;
   readonly media: RoomMedia;
+  readonly failover: MediaFailover;
   readonly config: RoomConfig;
   readonly log: Logger;
   readonly #ctx: DurableObjectState;
@@ -55,6 +58,7 @@ export class Room implements RoomApi {
     this.media = deps.media;
     this.config = deps.config;
     this.log = deps.log;
+    this.failover = new MediaFailover(this);
   }
 
   get roomId(): string {
@@ -137,13 +141,13 @@ export class Room implements RoomApi {
   async removeParticipant(participantId: string, reason: LeaveReason): Promise<void> {
     const participant = this.store.participant(participantId);
     if (!participant) return;
-    const transports = this.store.removeParticipant(participantId);
+    this.store.removeParticipant(participantId);
     if (participant.state === "joined") {
       this.publish("peerLeft", { peerId: participantId, reason }, { to: "joined", except: participantId });
       this.emit("participant.left", { participantId, identity: participant.identity, reason });
     }
     if (participant.state === "lobby") this.publishLobby();
-    await Promise.all(transports.map((transportId) => this.media.callQuietly("closeTransport", (node) => node.closeTransport({ transportId }))));
+    await this.media.unplace(participantId);
     await this.noteIfEmpty();
   }
 
@@ -192,31 +196,30 @@ export class Room implements RoomApi {
     await this.schedule();
   }
 
-  /**
-   * The room's router is gone (its worker died, its node failed or drained out): place
-   * the room again, then every browser drops its transports and builds them anew on the
-   * new router (`mediaReset`) — no click needed. Stale notices (another router) are ignored.
-   */
-  async moveMedia(routerId: string, reason: string): Promise<void> {
-    const room = this.store.room();
-    if (!room || room.routerId !== routerId) return;
-    this.store.clearMedia();
-    this.store.clearRouter();
-    this.log.warn("room media lost; moving", { roomId: room.roomId, routerId, reason });
-    await this.#placeAgain(reason);
+  /** Everyone in the call but `exceptId`, with what they are sending. */
+  peers(exceptId?: string): PeerInfo[] {
+    const peers = new Map<string, PeerInfo>();
+    for (const p of this.store.participants("joined")) {
+      if (p.id !== exceptId) peers.set(p.id, this.store.peerInfo(p, []));
+    }
+    for (const { id, kind, source, paused, participantId } of this.media.store.producers()) {
+      peers.get(participantId)?.producers.push({ id, kind, source, paused });
+    }
+    return [...peers.values()];
   }
 
-  /** A new router for the people in the room, and the reset that sends them to it; retried by the alarm. */
-  async #placeAgain(reason: string): Promise<void> {
-    if (this.store.participantCount() === 0 || this.store.room()?.routerId) return;
-    try {
-      const router = await this.media.ensureRouter(this.store.placement());
-      this.publish("mediaReset", { routerRtpCapabilities: router.rtpCapabilities, reason }, { to: "all" });
-    } catch (error) {
-      this.log.error("room could not be placed again; retrying", { roomId: this.roomId, ...errorFields(error) });
-      this.#ctx.storage.kv.put(MEDIA_RETRY_KEY, { at: Date.now() + MEDIA_RETRY_MS, reason });
-      await this.schedule();
-    }
+  isParticipant(participantId: string): boolean {
+    return this.store.participant(participantId) !== undefined;
+  }
+
+  nodeHealthy(nodeId: string): Promise<boolean> {
+    return this.#env.REGISTRY.getByName(REGISTRY_NAME).isHealthy(nodeId);
+  }
+
+  async retryLater(move: PendingMove): Promise<void> {
+    const pending = this.#ctx.storage.kv.get<{ at: number; moves: PendingMove[] }>(MEDIA_RETRY_KEY);
+    this.#ctx.storage.kv.put(MEDIA_RETRY_KEY, { at: Date.now() + MEDIA_RETRY_MS, moves: [...(pending?.moves ?? []), move] });
+    await this.schedule();
   }
 
   /**
@@ -224,7 +227,8 @@ export class Room implements RoomApi {
    * is worthless); the last one is kept apart, for whoever enters or comes back later.
    */
   activeSpeaker(routerId: string, participantId: string | null): void {
-    if (this.store.room()?.routerId !== routerId) return;
+    // The speaker leg hears every audio producer of the room; other legs hear only some.
+    if (this.media.speakerLeg()?.id !== routerId) return;
     const last = this.#ctx.storage.kv.get<Speaker>(SPEAKER_KEY);
     if (last?.routerId === routerId && last.participantId === participantId) return;
     // Told before it is stored, so the output gate does not hold it: a speaker whose write
@@ -236,7 +240,7 @@ export class Room implements RoomApi {
   /** Tells someone who just entered (or came back to) the call who is speaking: the node reports changes only. */
   tellActiveSpeaker(participantId: string): void {
     const last = this.#ctx.storage.kv.get<Speaker>(SPEAKER_KEY);
-    if (!last?.participantId || last.routerId !== this.store.room()?.routerId) return;
+    if (!last?.participantId || last.routerId !== this.media.speakerLeg()?.id) return;
     if (this.store.participant(last.participantId)?.state !== "joined") return;
     this.sockets.deliver("activeSpeaker", { peerId: last.participantId }, { to: "one", id: participantId });
   }
@@ -270,11 +274,13 @@ export class Room implements RoomApi {
     const emptySince = this.#ctx.storage.kv.get<number>(EMPTY_SINCE_KEY);
     const room = this.store.room();
     if (emptySince !== undefined && room) {
-      if (room.routerId) deadlines.push(emptySince + this.config.emptyGraceMs);
+      if (this.media.store.legs().length > 0) deadlines.push(emptySince + this.config.emptyGraceMs);
       deadlines.push(emptySince + this.config.emptyTtlMs);
     }
     const retry = this.#ctx.storage.kv.get<{ at: number }>(MEDIA_RETRY_KEY);
     if (retry) deadlines.push(retry.at);
+    const pipes = this.media.nextDeadline();
+    if (pipes !== undefined) deadlines.push(pipes);
     if (deadlines.length === 0) await this.#ctx.storage.deleteAlarm();
     else await this.#ctx.storage.setAlarm(Math.max(now, Math.min(...deadlines)));
   }
@@ -282,12 +288,14 @@ export class Room implements RoomApi {
   /** Runs every deadline that has come, then schedules the next. */
   async alarm(): Promise<void> {
     const now = Date.now();
-    // A room that lost its media and found no node then: try again.
-    const retry = this.#ctx.storage.kv.get<{ at: number; reason: string }>(MEDIA_RETRY_KEY);
+    // People whose media found no node after a move: try again.
+    const retry = this.#ctx.storage.kv.get<{ at: number; moves: PendingMove[] }>(MEDIA_RETRY_KEY);
     if (retry && retry.at <= now) {
       this.#ctx.storage.kv.delete(MEDIA_RETRY_KEY);
-      await this.#placeAgain(retry.reason);
+      for (const move of retry.moves ?? []) await this.failover.place(move);
     }
+    // Pipe copies nobody has used for a while.
+    await this.media.alarm(now);
     // Resume windows that ran out.
     for (const p of this.store.participants()) {
       if (p.presence === "reconnecting" && now - p.disconnectedAt >= this.config.resumeWindowMs) {
@@ -330,9 +338,10 @@ export class Room implements RoomApi {
         // Everything goes (tables, kv, alarm); the empty schema comes back for later requests.
         await this.#ctx.storage.deleteAll();
         this.store.ensureSchema();
+        this.media.store.ensureSchema();
         return;
       }
-      if (room.routerId && now - emptySince >= this.config.emptyGraceMs) await this.media.release();
+      if (this.media.store.legs().length > 0 && now - emptySince >= this.config.emptyGraceMs) await this.media.release();
     }
     this.store.pruneEvents(this.config.eventLogKeep, now - this.config.eventLogMaxAgeMs);
     await this.schedule();

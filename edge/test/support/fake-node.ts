@@ -34,8 +34,12 @@ export class FakeNode {
   readonly transports = new Map<string, { routerId: string; participantId: string; direction: string }>();
   /** Producer id → its transport and kind. */
   readonly producers = new Map<string, { transportId: string; kind: string; paused: boolean }>();
-  /** Consumer id → its transport and producer. */
+  /** Consumer id → its transport and producer (pipe consumers too). */
   readonly consumers = new Map<string, { transportId: string; producerId: string; paused: boolean }>();
+  /** Pipe transports to other nodes: id → its router and, once connected, the far end. */
+  readonly pipes = new Map<string, { routerId: string; remote?: { ip: string; port: number } }>();
+  /** Answers createPipeTransport with this error while set (a node out of pipes, or failing). */
+  failPipes: { code: string; message: string } | undefined;
   static #routerSeq = 0;
   static #mediaSeq = 0;
 
@@ -170,7 +174,59 @@ export class FakeNode {
         if (!this.transports.has(transportId)) missing("transport", transportId);
         else ok({});
         return true;
+      case "createPipeTransport": {
+        if (this.failPipes) {
+          this.socket.send({ kind: "res", id: frame.id, error: this.failPipes });
+          return true;
+        }
+        if (!this.routers.has(params.routerId as string)) {
+          missing("router", params.routerId);
+          return true;
+        }
+        const id = nextId("pipe");
+        this.pipes.set(id, { routerId: params.routerId as string });
+        ok({ transportId: id, ip: "192.0.2.10", port: 41000 + this.pipes.size, srtpParameters: { cryptoSuite: "AEAD_AES_256_GCM", keyBase64: btoa(id) } });
+        return true;
+      }
+      case "connectPipeTransport": {
+        const pipe = this.pipes.get(transportId);
+        if (!pipe) missing("pipe transport", transportId);
+        else {
+          pipe.remote = { ip: params.ip as string, port: params.port as number };
+          ok({});
+        }
+        return true;
+      }
+      case "pipeConsume": {
+        const producer = this.producers.get(producerId);
+        if (!this.pipes.get(transportId)?.remote) {
+          missing("connected pipe transport", transportId);
+          return true;
+        }
+        if (!producer) {
+          missing("producer", producerId);
+          return true;
+        }
+        const id = nextId("pipe-consumer");
+        this.consumers.set(id, { transportId, producerId, paused: false });
+        ok({ consumerId: id, kind: producer.kind, producerPaused: producer.paused, rtpParameters: { codecs: [{ mimeType: producer.kind === "audio" ? "audio/opus" : "video/VP8", payloadType: 100, clockRate: producer.kind === "audio" ? 48000 : 90000 }] } });
+        return true;
+      }
+      case "pipeProduce": {
+        if (!this.pipes.get(transportId)?.remote) {
+          missing("connected pipe transport", transportId);
+          return true;
+        }
+        this.producers.set(producerId, { transportId, kind: params.kind as string, paused: params.paused === true });
+        ok({});
+        return true;
+      }
+      case "closeConsumer":
+        this.consumers.delete(consumerId);
+        ok({});
+        return true;
       case "closeTransport":
+        this.pipes.delete(transportId);
         this.transports.delete(transportId);
         for (const [id, p] of this.producers) if (p.transportId === transportId) this.producers.delete(id);
         for (const [id, c] of this.consumers) if (c.transportId === transportId) this.consumers.delete(id);
@@ -280,10 +336,33 @@ export function routersTable(nodeId: string): Promise<Record<string, string>> {
   );
 }
 
-/** Where a room's media is, as the room records it. */
+/** Where a room's media is, as the room records it: its one leg (null when it has none). */
 export function roomPlacement(roomId: string): Promise<{ nodeId: string | null; routerId: string | null }> {
   return runInDurableObject(env.ROOMS.get(env.ROOMS.idFromName(roomId)), (_instance, state) => {
-    const row = state.storage.sql.exec<{ node_id: string | null; router_id: string | null }>("SELECT node_id, router_id FROM room").one();
-    return { nodeId: row.node_id, routerId: row.router_id };
+    const legs = state.storage.sql.exec<{ node_id: string; id: string }>("SELECT node_id, id FROM legs ORDER BY created_at").toArray();
+    expect(legs.length, "a room on one node has one leg").toBeLessThanOrEqual(1);
+    return { nodeId: legs[0]?.node_id ?? null, routerId: legs[0]?.id ?? null };
   });
+}
+
+/** A room's legs, oldest first: node id → router id. */
+export function roomLegs(roomId: string): Promise<Array<{ nodeId: string; routerId: string }>> {
+  return runInDurableObject(env.ROOMS.get(env.ROOMS.idFromName(roomId)), (_instance, state) =>
+    state.storage.sql
+      .exec<{ node_id: string; id: string }>("SELECT node_id, id FROM legs ORDER BY created_at, id")
+      .toArray()
+      .map((r) => ({ nodeId: r.node_id, routerId: r.id })),
+  );
+}
+
+/** Which node each participant's media is placed on. */
+export function placements(roomId: string): Promise<Record<string, string>> {
+  return runInDurableObject(env.ROOMS.get(env.ROOMS.idFromName(roomId)), (_instance, state) =>
+    Object.fromEntries(
+      state.storage.sql
+        .exec<{ participant_id: string; node_id: string }>("SELECT p.participant_id, l.node_id FROM placements p JOIN legs l ON l.id = p.leg_id")
+        .toArray()
+        .map((r) => [r.participant_id, r.node_id]),
+    ),
+  );
 }

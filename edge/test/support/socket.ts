@@ -60,18 +60,23 @@ export class TestSocket {
   }
 
   /** Opens a socket through the Worker; throws with the HTTP answer if it is not upgraded. */
-  static async open(path: string, headers: Record<string, string> = {}): Promise<TestSocket> {
-    const response = await exports.default.fetch(`${BASE}${path}`, { headers: { upgrade: "websocket", "cf-connecting-ip": someAddress(), ...headers } });
+  /** `cf` stands in for Cloudflare's request.cf (where the client is). */
+  static async open(path: string, headers: Record<string, string> = {}, cf?: Record<string, unknown>): Promise<TestSocket> {
+    const response = await exports.default.fetch(`${BASE}${path}`, {
+      headers: { upgrade: "websocket", "cf-connecting-ip": someAddress(), ...headers },
+      ...(cf ? { cf } : {}),
+    });
     if (!response.webSocket) throw new HttpRefusal(response.status, await response.text());
     return new TestSocket(response.webSocket, response.headers.get("sec-websocket-protocol"));
   }
 
   /** Opens a room socket with a token, the way browsers do (subprotocols). */
-  static room(roomId: string, token: string, headers: Record<string, string> = {}): Promise<TestSocket> {
-    return TestSocket.open(`/api/rooms/${roomId}/ws`, {
-      "sec-websocket-protocol": `${ROOM_SUBPROTOCOL}, ${TOKEN_SUBPROTOCOL_PREFIX}${token}`,
-      ...headers,
-    });
+  static room(roomId: string, token: string, headers: Record<string, string> = {}, cf?: Record<string, unknown>): Promise<TestSocket> {
+    return TestSocket.open(
+      `/api/rooms/${roomId}/ws`,
+      { "sec-websocket-protocol": `${ROOM_SUBPROTOCOL}, ${TOKEN_SUBPROTOCOL_PREFIX}${token}`, ...headers },
+      cf,
+    );
   }
 
   sendRaw(data: string | ArrayBuffer): void {
@@ -204,8 +209,8 @@ export interface Participant {
 }
 
 /** Opens a socket and says hello (and joins, unless `join: false`). */
-export async function participant(roomId: string, token: string, options: { join?: boolean; name?: string } = {}): Promise<Participant> {
-  const socket = await TestSocket.room(roomId, token);
+export async function participant(roomId: string, token: string, options: { join?: boolean; name?: string; cf?: Record<string, unknown> } = {}): Promise<Participant> {
+  const socket = await TestSocket.room(roomId, token, {}, options.cf);
   const hello = await socket.ok<{ participantId: string; resumeToken: string }>("hello", { protocol: PROTOCOL_VERSION });
   let lastSeq = 0;
   if (options.join !== false) {

@@ -74,6 +74,8 @@ export class MediaEngine {
   readonly #consumers = new Map<string, RemoteMedia>();
   readonly #consuming = new Map<string, Promise<RemoteMedia | undefined>>();
   readonly #iceTimers = new Set<ReturnType<typeof setTimeout>>();
+  /** This generation's transports told the room they lost their media server (once until they reconnect). */
+  #reportedLoss = false;
 
   constructor(signalling: RoomRequester, options: MediaEngineOptions = {}) {
     this.#signalling = signalling;
@@ -130,6 +132,7 @@ export class MediaEngine {
    */
   async reset(routerRtpCapabilities: RtpCapabilities): Promise<void> {
     this.#closeLocal();
+    this.#reportedLoss = false;
     this.#generation++;
     this.#ready = this.#newReadyPromise();
     await this.start(routerRtpCapabilities);
@@ -362,6 +365,13 @@ export class MediaEngine {
     transport.on("connectionstatechange", (state) => {
       this.#options.onTransportState?.(direction, state);
       if (state === "connected") attempt = 0;
+      if (state === "connected") this.#reportedLoss = false;
+      if ((state === "disconnected" || state === "failed") && !this.#reportedLoss) {
+        // The room moves us now if our node is gone for it too (its control link closed);
+        // otherwise the ICE restarts below bring the transport back.
+        this.#reportedLoss = true;
+        void this.#signalling.request("mediaUnreachable", {}).catch(() => undefined);
+      }
       if (state === "failed") void restart();
       if (state === "disconnected") {
         later(DISCONNECTED_GRACE_MS, () => {

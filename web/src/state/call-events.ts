@@ -75,9 +75,9 @@ export class CallEvents {
         if (connection && state.phase === "lobby") void targets.enter(connection, present, lastSeq).catch((e: unknown) => targets.finish(callErrorOf(e)));
       },
       activeSpeaker: ({ peerId }) => set("activeSpeakerId", peerId ?? undefined),
-      mediaReset: ({ routerRtpCapabilities }) => {
+      mediaReset: ({ routerRtpCapabilities, peers }) => {
         const connection = core.connection();
-        if (connection) void targets.media.reset(connection, routerRtpCapabilities);
+        if (connection) void targets.media.reset(connection, routerRtpCapabilities, peers);
       },
       mutedBy: () => {
         // The room closed our microphone producer; the track stays for a later unmute.

@@ -1,4 +1,4 @@
-import { backoffSleep, type BackoffOptions, type RtpCapabilities } from "@meridian/protocol";
+import { backoffSleep, type BackoffOptions, type PeerInfo, type RtpCapabilities } from "@meridian/protocol";
 import { StaleMediaError, type TransportState } from "../lib/media-engine.ts";
 import { callErrorOf } from "./call-errors.ts";
 import type { RemotePeers } from "./call-peers.ts";
@@ -44,20 +44,23 @@ export class MediaPlane {
   }
 
   /**
-   * The room's media moved to another node. Every producer and consumer died with the old
-   * node: the others' streams go (their tiles keep the person) until they produce again
-   * and `newProducer` brings them back; we rebuild the device and transports and send our
+   * Our media moved to another node. Every consumer we had died with the old node; the
+   * room's snapshot (`peers`) says which of the others' producers live on, and the others
+   * who moved with us come back through `newProducer`. Their tiles keep the person
+   * meanwhile. We rebuild the device and transports, consume what lives on, and send our
    * own tracks again — the tracks themselves never stopped.
    */
-  async reset(connection: RoomConnection, capabilities: RtpCapabilities): Promise<void> {
+  async reset(connection: RoomConnection, capabilities: RtpCapabilities, peers: readonly PeerInfo[] = []): Promise<void> {
     const { state, set } = this.#core;
     set("media", "recovering");
+    // Applied now, in event order: later events (a producer closing or coming back) land on top.
     this.#peers.dropAllStreams();
+    for (const peer of peers) this.#peers.add(peer);
     for (let attempt = 0; this.#core.connection() === connection; attempt++) {
       try {
         await connection.resetMedia(capabilities);
         if (this.#core.connection() !== connection) return;
-        if (state.phase === "joined") await this.#publisher.publish(connection.media);
+        if (state.phase === "joined") await Promise.all([this.#peers.consumeAll(connection.media), this.#publisher.publish(connection.media)]);
         set("media", "connected");
         return;
       } catch (error) {

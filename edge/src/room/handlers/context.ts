@@ -1,8 +1,9 @@
-import { ProtocolError, type EventData, type Logger, type Role, type RoomEvents, type RoomSettings } from "@meridian/protocol";
+import { ProtocolError, type EventData, type Logger, type PeerInfo, type Role, type RoomEvents, type RoomSettings } from "@meridian/protocol";
 import type { RoomEventType } from "../../events/room-events.ts";
+import type { MediaFailover } from "../media/failover.ts";
+import type { RoomMedia } from "../media/room-media.ts";
 import type { PeerSockets, Session } from "../peer-sockets.ts";
 import type { RoomConfig } from "../room-config.ts";
-import type { RoomMedia } from "../room-media.ts";
 import type { Audience, LoggedEvent, ParticipantRow, RoomStore } from "../room-store.ts";
 
 /** Per-request context: the socket the request came on and its session. */
@@ -26,19 +27,21 @@ export interface RoomApi {
   readonly store: Pick<
     RoomStore,
     // the room and its people
-    | "room" | "setSettings" | "addParticipant" | "participant" | "participants" | "setState" | "setPresence" | "countIn" | "peers" | "lobby" | "ban" | "lastSeq"
-    // media bookkeeping
-    | "addTransport" | "transport" | "transportsOf" | "removeTransport" | "addProducer" | "producer" | "producersOf" | "setProducerPaused" | "removeProducer" | "addConsumer" | "consumer"
+    | "room" | "setSettings" | "addParticipant" | "participant" | "participants" | "setState" | "setPresence" | "countIn" | "lobby" | "ban" | "lastSeq"
     // chat
     | "chatByClientId" | "allocateSeq" | "addChat" | "chatPage"
   >;
   readonly roomId: string;
   readonly sockets: Pick<PeerSockets, "of" | "session" | "save" | "dismiss">;
-  readonly media: Pick<RoomMedia, "ensureRouter" | "current" | "call" | "callQuietly">;
+  /** The room's media across its legs: placement, calls to a leg's node, and the store of what lives where. */
+  readonly media: Pick<RoomMedia, "store" | "place" | "legOf" | "unplace" | "call" | "callQuietly" | "produced" | "setProducerPaused" | "closeProducer" | "closeTransport">;
+  readonly failover: Pick<MediaFailover, "consume" | "unreachable">;
   readonly config: Pick<RoomConfig, "resumeWindowMs">;
   readonly log: Logger;
 
   settings(): RoomSettings;
+  /** Everyone in the call but `exceptId`, with what they send. */
+  peers(exceptId?: string): PeerInfo[];
   publish<K extends EventName>(event: K, data: EventData<RoomEvents, K>, audience: Audience): number;
   delivered<K extends EventName>(event: K, data: EventData<RoomEvents, K>, audience: Audience, seq: number, now?: number): void;
   publishLobby(): void;

@@ -1,5 +1,5 @@
 import { ProtocolError, type Handlers, type MediaKind, type MediaSource, type RoomMethods } from "@meridian/protocol";
-import type { TransportRow } from "../room-store.ts";
+import type { TransportRow } from "../media/media-store.ts";
 import { participantOf, type RequestContext, type RoomApi } from "./context.ts";
 
 type Media = Pick<
@@ -14,17 +14,20 @@ type Media = Pick<
   | "setPreferredLayers"
   | "restartIce"
   | "transportStats"
+  | "mediaUnreachable"
 >;
 
 const KIND_OF: Record<MediaSource, MediaKind> = { mic: "audio", camera: "video", screen: "video", "screen-audio": "audio" };
 
 /**
  * The room's side of the mediasoup signalling. The room is the authority: every request
- * is checked against who owns what before the node is asked to do it. Transports may be
- * created on the pre-join page; sending and receiving need the call.
+ * is checked against who owns what before a node is asked to do it, on the leg (node)
+ * where the thing lives. Transports may be created on the pre-join page; sending and
+ * receiving need the call.
  */
 export function mediaHandlers(room: RoomApi): Media {
-  const { store, media } = room;
+  const { media } = room;
+  const store = media.store;
 
   const ownTransport = (participantId: string, transportId: string, direction?: "send" | "recv"): TransportRow => {
     const transport = store.transport(transportId);
@@ -35,54 +38,57 @@ export function mediaHandlers(room: RoomApi): Media {
     return transport;
   };
 
-  /** A participant can vanish (socket closed, kicked) while a node call is in flight. */
-  const stillHere = (participantId: string): boolean => store.participant(participantId) !== undefined;
+  /** A participant can vanish (socket closed, kicked, moved) while a node call is in flight. */
+  const stillHere = (participantId: string): boolean => room.store.participant(participantId) !== undefined;
 
-  const closeTransport = async (transportId: string): Promise<void> => {
-    for (const p of store.removeTransport(transportId)) {
+  const closeTransport = async (transport: TransportRow): Promise<void> => {
+    const gone = store.removeTransport(transport.id);
+    for (const p of gone.producers) {
       room.publish("producerClosed", { peerId: p.participantId, producerId: p.id }, { to: "joined", except: p.participantId });
     }
-    await media.callQuietly("closeTransport", (node) => node.closeTransport({ transportId }));
+    await media.closeTransport(transport, gone);
   };
 
   return {
     createTransport: async ({ direction, rtpCapabilities }, { session }) => {
       const { id: participantId } = participantOf(room, session, "hello");
       if (direction === "recv" && !rtpCapabilities) throw new ProtocolError("invalid_params", "a recv transport needs rtpCapabilities");
-      const router = media.current();
-      if (!router) throw new ProtocolError("no_node_available", "the room has no media server yet");
+      const leg = media.legOf(participantId);
+      if (!leg) throw new ProtocolError("no_node_available", "the room has no media server for you yet");
       // One transport per direction: a new one (e.g. after a failed ICE) replaces the old.
-      for (const old of store.transportsOf(participantId, direction)) await closeTransport(old.id);
-      const transport = await media.call((node) =>
-        node.createWebRtcTransport({ routerId: router.routerId, participantId, direction, ...(rtpCapabilities ? { rtpCapabilities } : {}) }),
+      for (const old of store.transportsOf(participantId, direction)) await closeTransport(old);
+      const transport = await media.call(leg.id, (node) =>
+        node.createWebRtcTransport({ routerId: leg.id, participantId, direction, ...(rtpCapabilities ? { rtpCapabilities } : {}) }),
       );
-      if (!stillHere(participantId)) {
-        await media.callQuietly("closeTransport", (node) => node.closeTransport({ transportId: transport.id }));
-        throw new ProtocolError("closed", "left while the transport was being created");
+      if (!stillHere(participantId) || media.legOf(participantId)?.id !== leg.id) {
+        await media.callQuietly(leg.id, "closeTransport", (node) => node.closeTransport({ transportId: transport.id }));
+        throw new ProtocolError("closed", "left or moved while the transport was being created");
       }
-      store.addTransport({ id: transport.id, participantId, direction });
+      store.addTransport({ id: transport.id, participantId, direction, legId: leg.id });
       return transport;
     },
 
     connectTransport: async ({ transportId, dtlsParameters }, { session }) => {
-      ownTransport(participantOf(room, session, "hello").id, transportId);
-      await media.call((node) => node.connectTransport({ transportId, dtlsParameters }));
+      const transport = ownTransport(participantOf(room, session, "hello").id, transportId);
+      await media.call(transport.legId, (node) => node.connectTransport({ transportId, dtlsParameters }));
       return {};
     },
 
     produce: async ({ transportId, kind, source, rtpParameters, paused = false }, { session }) => {
       const { id: participantId } = participantOf(room, session, "joined");
-      ownTransport(participantId, transportId, "send");
+      const transport = ownTransport(participantId, transportId, "send");
       if (KIND_OF[source] !== kind) throw new ProtocolError("invalid_params", `a ${source} producer must be ${KIND_OF[source]}`);
       if (store.producersOf(participantId).some((p) => p.source === source)) {
         throw new ProtocolError("invalid_params", `a ${source} producer already exists; close it first`);
       }
-      const { producerId } = await media.call((node) => node.produce({ transportId, kind, source, rtpParameters, participantId, paused }));
+      const { producerId } = await media.call(transport.legId, (node) => node.produce({ transportId, kind, source, rtpParameters, participantId, paused }));
       if (!stillHere(participantId) || !store.transport(transportId)) {
-        await media.callQuietly("closeProducer", (node) => node.closeProducer({ producerId }));
+        await media.callQuietly(transport.legId, "closeProducer", (node) => node.closeProducer({ producerId }));
         throw new ProtocolError("closed", "left while producing");
       }
-      store.addProducer({ id: producerId, participantId, transportId, kind, source, paused });
+      const producer = { id: producerId, participantId, transportId, kind, source, paused, legId: transport.legId };
+      store.addProducer(producer);
+      media.produced(producer);
       room.publish("newProducer", { peerId: participantId, producer: { id: producerId, kind, source, paused } }, { to: "joined", except: participantId });
       return { producerId };
     },
@@ -91,9 +97,9 @@ export function mediaHandlers(room: RoomApi): Media {
       const { id: participantId } = participantOf(room, session, "joined");
       const producer = store.producer(producerId);
       if (!producer || producer.participantId !== participantId) throw new ProtocolError("not_found", `no producer ${producerId}`);
-      store.removeProducer(producerId);
+      const consumers = store.removeProducer(producerId);
       room.publish("producerClosed", { peerId: participantId, producerId }, { to: "joined", except: participantId });
-      await media.callQuietly("closeProducer", (node) => node.closeProducer({ producerId }));
+      await media.closeProducer(producer, consumers);
       return {};
     },
 
@@ -102,7 +108,7 @@ export function mediaHandlers(room: RoomApi): Media {
       const producer = store.producer(producerId);
       if (!producer || producer.participantId !== participantId) throw new ProtocolError("not_found", `no producer ${producerId}`);
       if (producer.paused === paused) return {};
-      await media.call((node) => node.setProducerPaused({ producerId, paused }));
+      await media.setProducerPaused(producer, paused);
       store.setProducerPaused(producerId, paused);
       room.publish("producerPaused", { peerId: participantId, producerId, paused }, { to: "joined", except: participantId });
       return {};
@@ -110,16 +116,16 @@ export function mediaHandlers(room: RoomApi): Media {
 
     consume: async ({ transportId, producerId }, { session }) => {
       const { id: participantId } = participantOf(room, session, "joined");
-      ownTransport(participantId, transportId, "recv");
+      const transport = ownTransport(participantId, transportId, "recv");
       const producer = store.producer(producerId);
       if (!producer) throw new ProtocolError("not_found", `no producer ${producerId}`);
       if (producer.participantId === participantId) throw new ProtocolError("forbidden", "cannot consume your own producer");
-      const consumer = await media.call((node) => node.consume({ transportId, producerId }));
+      const consumer = await room.failover.consume(participantId, transport, producer);
       if (!stillHere(participantId) || !store.producer(producerId) || !store.transport(transportId)) {
         // The consumer dies with its producer or transport on the node; nothing to record.
         throw new ProtocolError("not_found", "the producer or transport went away while consuming");
       }
-      store.addConsumer({ id: consumer.consumerId, participantId, transportId, producerId });
+      store.addConsumer({ id: consumer.consumerId, participantId, transportId, producerId, legId: transport.legId });
       return {
         consumerId: consumer.consumerId,
         producerId,
@@ -135,7 +141,7 @@ export function mediaHandlers(room: RoomApi): Media {
       const { id: participantId } = participantOf(room, session, "joined");
       const consumer = store.consumer(consumerId);
       if (!consumer || consumer.participantId !== participantId) throw new ProtocolError("not_found", `no consumer ${consumerId}`);
-      await media.call((node) => node.resumeConsumer({ consumerId }));
+      await media.call(consumer.legId, (node) => node.resumeConsumer({ consumerId }));
       return {};
     },
 
@@ -143,18 +149,23 @@ export function mediaHandlers(room: RoomApi): Media {
       const { id: participantId } = participantOf(room, session, "joined");
       const consumer = store.consumer(consumerId);
       if (!consumer || consumer.participantId !== participantId) throw new ProtocolError("not_found", `no consumer ${consumerId}`);
-      await media.call((node) => node.setPreferredLayers({ consumerId, spatialLayer, ...(temporalLayer === undefined ? {} : { temporalLayer }) }));
+      await media.call(consumer.legId, (node) => node.setPreferredLayers({ consumerId, spatialLayer, ...(temporalLayer === undefined ? {} : { temporalLayer }) }));
       return {};
     },
 
     restartIce: async ({ transportId }, { session }) => {
-      ownTransport(participantOf(room, session, "hello").id, transportId);
-      return media.call((node) => node.restartIce({ transportId }));
+      const transport = ownTransport(participantOf(room, session, "hello").id, transportId);
+      return media.call(transport.legId, (node) => node.restartIce({ transportId }));
     },
 
     transportStats: async ({ transportId }, { session }) => {
-      ownTransport(participantOf(room, session, "hello").id, transportId);
-      return media.call((node) => node.getTransportStats({ transportId }));
+      const transport = ownTransport(participantOf(room, session, "hello").id, transportId);
+      return media.call(transport.legId, (node) => node.getTransportStats({ transportId }));
+    },
+
+    mediaUnreachable: async (_params, { session }) => {
+      const { id: participantId } = participantOf(room, session, "hello");
+      return { moved: await room.failover.unreachable(participantId) };
     },
   };
 }

@@ -37,10 +37,10 @@ function randomToken(): string {
   return base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
 }
 
-/** The router's capabilities, or why media is unavailable; the room works without media. */
-async function mediaFor(room: RoomApi, geo: RequestContext["session"]["geo"], participantId?: string) {
+/** The capabilities of the participant's leg (placed now if needed), or why media is unavailable; the room works without media. */
+async function mediaFor(room: RoomApi, geo: RequestContext["session"]["geo"], participantId: string) {
   try {
-    return { routerRtpCapabilities: (await room.media.ensureRouter(geo, participantId)).rtpCapabilities };
+    return { routerRtpCapabilities: (await room.media.place(participantId, geo)).rtpCapabilities };
   } catch (error) {
     if (error instanceof ProtocolError) return { mediaError: error.toBody() };
     room.log.error("media placement failed", errorFields(error));
@@ -99,7 +99,11 @@ export function membershipHandlers(room: RoomApi, env: Env): Membership {
         profileOf(claims.sub),
         turnNodesNear(session.geo),
       ]);
-      if (ws.readyState !== WebSocket.OPEN) throw new ProtocolError("closed", "socket closed during hello");
+      if (ws.readyState !== WebSocket.OPEN) {
+        // Placed with no one to show for it: let go of the leg a placement may have opened.
+        await room.media.unplace(participantId);
+        throw new ProtocolError("closed", "socket closed during hello");
+      }
 
       const displayName = profile.displayName ?? (claims.name || "Guest");
       const avatar = profile.avatar ?? defaultAvatar(claims.sub, displayName);
@@ -135,7 +139,7 @@ export function membershipHandlers(room: RoomApi, env: Env): Membership {
       }
       if (!room.canReplayFrom(lastSeq)) throw refuse("too many events were missed");
       const [media, ice] = await Promise.all([
-        participant.state === "prejoin" ? {} : mediaFor(room, session.geo),
+        participant.state === "prejoin" ? {} : mediaFor(room, session.geo, participantId),
         participant.state === "joined" ? iceFor(session, participantId) : {},
       ]);
       if (ws.readyState !== WebSocket.OPEN) throw new ProtocolError("closed", "socket closed during resume");
@@ -160,7 +164,7 @@ export function membershipHandlers(room: RoomApi, env: Env): Membership {
         role: fresh.role,
         settings: current.settings,
         state: fresh.state,
-        peers: fresh.state === "joined" ? store.peers(participantId) : [],
+        peers: fresh.state === "joined" ? room.peers(participantId) : [],
         missed,
         ...media,
         ...ice,
@@ -169,7 +173,7 @@ export function membershipHandlers(room: RoomApi, env: Env): Membership {
 
     routerCapabilities: async (_params, { session }) => {
       participantOf(room, session, "hello");
-      return { routerRtpCapabilities: (await room.media.ensureRouter(session.geo)).rtpCapabilities };
+      return { routerRtpCapabilities: (await room.media.place(session.participantId!, session.geo)).rtpCapabilities };
     },
 
     iceServers: async (_params, { session }) => {
@@ -219,7 +223,7 @@ export function membershipHandlers(room: RoomApi, env: Env): Membership {
       const lastSeq = room.enterCall(participant, name);
       // A host or moderator arriving after guests began to wait learns about them now.
       if (staff && store.countIn("lobby") > 0) room.publish("lobbyChanged", { waiting: store.lobby() }, { to: "one", id: participant.id });
-      return { status: "joined" as const, peers: store.peers(participant.id), lastSeq, ...ice };
+      return { status: "joined" as const, peers: room.peers(participant.id), lastSeq, ...ice };
     },
 
     leave: async (_params, context) => {

@@ -23,7 +23,7 @@ export function moderationHandlers(room: RoomApi): Moderation {
     const settings = room.settings();
     if (store.countIn("joined") >= settings.capacity) throw new ProtocolError("room_full", `the room is full (${settings.capacity} people)`);
     room.enterCall(participant, participant.displayName);
-    room.publish("admitted", { peers: store.peers(participant.id), lastSeq: store.lastSeq() }, { to: "one", id: participant.id });
+    room.publish("admitted", { peers: room.peers(participant.id), lastSeq: store.lastSeq() }, { to: "one", id: participant.id });
   };
 
   return {
@@ -57,11 +57,11 @@ export function moderationHandlers(room: RoomApi): Moderation {
     mute: async ({ participantId }, { session }) => {
       const actor = requireRole(room, session, "moderator");
       const muted = target(actor, participantId, "joined");
-      const audio = store.producersOf(muted.id).filter((p) => p.kind === "audio");
+      const audio = room.media.store.producersOf(muted.id).filter((p) => p.kind === "audio");
       for (const producer of audio) {
-        store.removeProducer(producer.id);
+        const consumers = room.media.store.removeProducer(producer.id);
         room.publish("producerClosed", { peerId: muted.id, producerId: producer.id }, { to: "joined", except: muted.id });
-        await room.media.callQuietly("closeProducer", (node) => node.closeProducer({ producerId: producer.id }));
+        await room.media.closeProducer(producer, consumers);
       }
       room.publish("mutedBy", { by: actor.id }, { to: "one", id: muted.id });
       return {};
