@@ -13,3 +13,11 @@ export const SUBPROTOCOL_HEADER = "x-meridian-subprotocol";
 export const CLIENT_ADDRESS_HEADER = "x-meridian-client-address";
 /** The node id the Worker authenticated. */
 export const NODE_ID_HEADER = "x-meridian-node-id";
+
+/**
+ * JSON for a header value: headers carry ASCII, so anything else (a display name like
+ * "São Paulo") is written as a JSON \u escape, which JSON.parse reads back unchanged.
+ */
+export function headerJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}

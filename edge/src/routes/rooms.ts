@@ -8,7 +8,7 @@ import { isRoomId, newRoomId } from "../lib/ids.ts";
 import { jsonBody } from "../middleware/json-body.ts";
 import { clientAddress, rateLimit } from "../middleware/limits.ts";
 import { checkOrigin } from "../middleware/origin.ts";
-import { CLAIMS_HEADER, CLIENT_ADDRESS_HEADER, GEO_HEADER, SUBPROTOCOL_HEADER } from "../lib/headers.ts";
+import { CLAIMS_HEADER, CLIENT_ADDRESS_HEADER, GEO_HEADER, SUBPROTOCOL_HEADER, headerJson } from "../lib/headers.ts";
 import type { SocketClaims } from "../room/peer-sockets.ts";
 
 /** Rooms: create one (you become its host), get a guest token for an open one, open its socket. */
@@ -112,8 +112,8 @@ rooms.get("/:id/ws", checkOrigin, rateLimit("RATE_SOCKET", clientAddress), async
   // Only the Worker speaks for request.cf and the token: whatever the client sent in these headers is replaced.
   const headers = new Headers(c.req.raw.headers);
   headers.delete("sec-websocket-protocol");
-  headers.set(GEO_HEADER, JSON.stringify(geoFromCf(c.req.raw.cf as Record<string, unknown> | undefined)));
-  headers.set(CLAIMS_HEADER, JSON.stringify(claims));
+  headers.set(GEO_HEADER, headerJson(geoFromCf(c.req.raw.cf as Record<string, unknown> | undefined)));
+  headers.set(CLAIMS_HEADER, headerJson(claims));
   headers.set(SUBPROTOCOL_HEADER, ROOM_SUBPROTOCOL);
   headers.delete(CLIENT_ADDRESS_HEADER);
   headers.set(CLIENT_ADDRESS_HEADER, clientAddress(c));
