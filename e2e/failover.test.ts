@@ -1,8 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodedMoreThan, waitFor } from "./support/browser.ts";
+import { decodedMoreThan, framesDecodedSince, pcCount, waitFor } from "./support/browser.ts";
 import { createAndJoin, startTwoPeople, type TwoPeople } from "./support/call.ts";
 import { requirePrerequisites } from "./support/prerequisites.ts";
 
@@ -12,23 +11,6 @@ import { requirePrerequisites } from "./support/prerequisites.ts";
  * again within 5 seconds, without a click.
  */
 const prerequisites = requirePrerequisites();
-
-/** Video frames decoded on peer connections created after the first `since` ones. */
-function framesDecodedSince(page: Page, since: number): Promise<number> {
-  return page.evaluate(async (skip) => {
-    let total = 0;
-    const pcs = (window as unknown as { __meridianPCs: RTCPeerConnection[] }).__meridianPCs.slice(skip);
-    for (const pc of pcs) {
-      if (pc.connectionState === "closed") continue;
-      (await pc.getStats()).forEach((s: { type: string; kind?: string; ssrc?: number; framesDecoded?: number }) => {
-        if (s.type === "inbound-rtp" && s.kind === "video" && s.ssrc !== 1234) total += s.framesDecoded ?? 0;
-      });
-    }
-    return total;
-  }, since);
-}
-
-const pcCount = (page: Page) => page.evaluate(() => (window as unknown as { __meridianPCs: unknown[] }).__meridianPCs.length);
 
 function mediasoupWorkerOf(pid: number): number | undefined {
   const children = execFileSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" })

@@ -93,3 +93,22 @@ export async function waitFor<T>(read: () => Promise<T>, accept: (value: T) => b
 export function decodedMoreThan(page: Page, after: number, timeoutMs: number): Promise<number> {
   return waitFor(() => framesDecoded(page), (n) => n > after, timeoutMs, `framesDecoded > ${after}`);
 }
+
+/** Video frames decoded on peer connections created after the first `since` ones (those of a rebuilt transport). */
+export function framesDecodedSince(page: Page, since: number): Promise<number> {
+  return page.evaluate(async (skip) => {
+    let total = 0;
+    const pcs = (window as unknown as { __meridianPCs: RTCPeerConnection[] }).__meridianPCs.slice(skip);
+    for (const pc of pcs) {
+      if (pc.connectionState === "closed") continue;
+      (await pc.getStats()).forEach((s: { type: string; kind?: string; ssrc?: number; framesDecoded?: number }) => {
+        if (s.type === "inbound-rtp" && s.kind === "video" && s.ssrc !== 1234) total += s.framesDecoded ?? 0;
+      });
+    }
+    return total;
+  }, since);
+}
+
+/** How many peer connections the page has made so far. */
+export const pcCount = (page: Page) => page.evaluate(() => (window as unknown as { __meridianPCs: unknown[] }).__meridianPCs.length);
+

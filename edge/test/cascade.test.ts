@@ -283,6 +283,9 @@ describe("a leg's node dies", () => {
     expect(host.socket.events("mediaReset")).toEqual([]);
 
     await fra.drop();
+    // The node's link closed: the browsers on its leg are asked to check their media, and only they.
+    for (const p of [host, london]) await p.socket.nextEvent("mediaCheck");
+    expect(tokyo.socket.events("mediaCheck")).toEqual([]);
     expect(await host.socket.ok("mediaUnreachable")).toEqual({ moved: true });
     for (const p of [host, london]) expect((await p.socket.nextEvent("mediaReset")).data).toMatchObject({ reason: "the media server stopped answering" });
     expect(tokyo.socket.events("mediaReset")).toEqual([]);

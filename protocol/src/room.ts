@@ -265,6 +265,12 @@ export const roomEvents = {
    * those that moved with you come back as `newProducer`). No click needed.
    */
   mediaReset: v.object({ routerRtpCapabilities: RtpCapabilities, reason: v.string(), peers: v.optional(v.array(PeerInfo)) }),
+  /**
+   * The room lost touch with your media server (its node's control link closed): if media
+   * no longer reaches you either, say so with `mediaUnreachable` and the room moves you at
+   * once; if it still flows, do nothing (the node is only reconnecting). Not logged.
+   */
+  mediaCheck: Empty,
   /** To a participant whose microphone a host closed. */
   mutedBy: v.object({ by: Id }),
   /** The socket is about to close for this reason. */

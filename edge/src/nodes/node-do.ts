@@ -416,7 +416,25 @@ export class NodeDO extends DurableObject<Env> implements NodeCalls {
       // Media keeps flowing while the control socket is down; rooms move only if it stays
       // down. The grace runs from the first sign of it: a socket the edge closed reports
       // its close again later, which must not push the deadline out.
-      if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + RECONNECT_GRACE_MS);
+      if ((await this.ctx.storage.getAlarm()) === null) {
+        await this.ctx.storage.setAlarm(Date.now() + RECONNECT_GRACE_MS);
+        // Its rooms ask their browsers meanwhile: a node whose media died with its link
+        // is known within a second, not at the end of the grace.
+        await this.#askRoomsToCheck();
+      }
+    }
+  }
+
+  async #askRoomsToCheck(): Promise<void> {
+    const rooms = this.ctx.storage.sql.exec<{ router_id: string; room_id: string }>("SELECT * FROM routers").toArray();
+    for (let i = 0; i < rooms.length; i += RECONCILE_PARALLEL) {
+      await Promise.all(
+        rooms.slice(i, i + RECONCILE_PARALLEL).map(({ room_id, router_id }) =>
+          this.env.ROOMS.getByName(room_id)
+            .checkMedia(router_id)
+            .catch((error: unknown) => this.#log.warn("could not ask a room to check its media", { roomId: room_id, ...errorFields(error) })),
+        ),
+      );
     }
   }
 

@@ -113,6 +113,11 @@ export class RoomDO extends DurableObject<Env> {
     await this.#room.failover.legLost(routerId, reason);
   }
 
+  /** RPC from the node DO: its node's control link closed; the browsers on that leg check their media. */
+  checkMedia(routerId: string): void {
+    this.#room.checkMedia(routerId);
+  }
+
   /** RPC from the node DO: the loudest participant changed. */
   activeSpeaker(routerId: string, participantId: string | null): void {
     this.#room.activeSpeaker(routerId, participantId);

@@ -237,6 +237,15 @@ export class Room implements RoomApi, FailoverHost {
     this.#ctx.storage.kv.put(SPEAKER_KEY, { routerId, participantId } satisfies Speaker);
   }
 
+  /**
+   * A leg's node left the edge: its browsers are asked whether media still reaches them
+   * (those it does not reach say `mediaUnreachable`, which moves the leg). Not logged: a
+   * browser that resumes later is checked by its own transports.
+   */
+  checkMedia(legId: string): void {
+    for (const { participantId } of this.media.store.placedOn(legId)) this.sockets.deliver("mediaCheck", {}, { to: "one", id: participantId });
+  }
+
   /** Tells someone who just entered (or came back to) the call who is speaking: the node reports changes only. */
   tellActiveSpeaker(participantId: string): void {
     const last = this.#ctx.storage.kv.get<Speaker>(SPEAKER_KEY);

@@ -138,6 +138,22 @@ export class MediaEngine {
     await this.start(routerRtpCapabilities);
   }
 
+  /** Whether any media reached the receive transport within `windowMs` (false without one). */
+  async inboundFlowing(windowMs: number): Promise<boolean> {
+    const recv = this.#recv;
+    if (!recv || recv.closed) return false;
+    const received = async () => {
+      let bytes = 0;
+      (await recv.getStats()).forEach((s: { type: string; bytesReceived?: number }) => {
+        if (s.type === "inbound-rtp") bytes += s.bytesReceived ?? 0;
+      });
+      return bytes;
+    };
+    const before = await received();
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    return !recv.closed && (await received()) > before;
+  }
+
   /** Which sources we currently send, and their producers. */
   producer(source: MediaSource): types.Producer | undefined {
     return this.#producers.get(source);

@@ -79,6 +79,10 @@ export class CallEvents {
         const connection = core.connection();
         if (connection) void targets.media.reset(connection, routerRtpCapabilities, peers);
       },
+      mediaCheck: () => {
+        const connection = core.connection();
+        if (connection) void targets.media.check(connection);
+      },
       mutedBy: () => {
         // The room closed our microphone producer; the track stays for a later unmute.
         void core.connection()?.media.closeProducer("mic", false);

@@ -9,6 +9,8 @@ import type { RoomConnection } from "./room-connection.ts";
 /** Rebuilds failing this often in a row will not heal by themselves: the user is told instead. */
 const RESET_ATTEMPTS = 5;
 const RESET_BACKOFF: BackoffOptions = { baseMs: 250, maxMs: 4000 };
+/** How long to watch for inbound media when the room asks: video and audio send many packets in it. */
+const MEDIA_CHECK_MS = 600;
 
 /**
  * The media plane's health (`state.media`): placed again after hello found no media
@@ -72,6 +74,22 @@ export class MediaPlane {
         await backoffSleep(attempt, RESET_BACKOFF);
       }
     }
+  }
+
+  /**
+   * The room lost touch with our media server. Media still arriving means only its
+   * control link is down (it reconnects; nothing to do); nothing arriving while someone's
+   * stream should be, and the room moves us now.
+   */
+  async check(connection: RoomConnection): Promise<void> {
+    const expecting = Object.values(this.#core.state.peers).some((peer) => Object.values(peer.streams).some((s) => s.track && !s.paused));
+    if (!expecting || !connection.hasMedia) return;
+    if (await connection.media.inboundFlowing(MEDIA_CHECK_MS)) {
+      console.info("meridian: the media server's control link dropped; media still flows here");
+      return;
+    }
+    console.warn("meridian: no media from the media server; asking the room to move us");
+    await connection.signalling.request("mediaUnreachable", {}).catch(() => undefined);
   }
 
   transportChanged(transport: TransportState): void {
