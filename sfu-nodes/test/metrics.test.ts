@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createLogger, startMetricsServer } from "@meridian/node-agent";
 import { sfuMetrics } from "../src/metrics.ts";
 
-const load = { state: "draining" as const, workers: 2, routers: 3, transports: 8, producers: 4, consumers: 9, utilization: 0.25, cpu: [0.1, 0.4], bitrateIn: 1000, bitrateOut: 5000 };
+const load = { state: "draining" as const, workers: 2, routers: 3, transports: 8, producers: 4, consumers: 9, utilization: 0.25, cpu: [0.1, 0.4], bitrateIn: 1000, bitrateOut: 5000, pipes: 2, pipedProducers: 4, pipeBitrateIn: 300, pipeBitrateOut: 700 };
 
 /** The metrics of a node carrying `load`, whose link is (or is not) registered. */
 const metricsOf = (nodeId: string, edgeConnected: boolean) => sfuMetrics(nodeId, () => ({ load, edgeConnected }));
@@ -15,6 +15,11 @@ describe("metrics", () => {
     expect(text).toContain('meridian_sfu_draining{node="fra-1"} 1');
     expect(text).toContain('meridian_sfu_worker_cpu{node="fra-1",worker="1"} 0.4');
     expect(text).toContain('meridian_sfu_bitrate_out_bps{node="fra-1"} 5000');
+    // Cascading: pipes to other nodes, producers piped in, and the pipes' bitrate.
+    expect(text).toContain('meridian_sfu_pipe_transports{node="fra-1"} 2');
+    expect(text).toContain('meridian_sfu_piped_producers{node="fra-1"} 4');
+    expect(text).toContain('meridian_sfu_pipe_bitrate_in_bps{node="fra-1"} 300');
+    expect(text).toContain('meridian_sfu_pipe_bitrate_out_bps{node="fra-1"} 700');
     for (const line of text.trim().split("\n")) expect(line).toMatch(/^(# (HELP|TYPE) \S+ .+|[a-z_]+\{[^}]*\} [\d.e+-]+)$/);
   });
 

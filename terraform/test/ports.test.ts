@@ -13,8 +13,9 @@ import { TERRAFORM_DIR, FIXTURE_SECRETS, applyRenderFixture, terraformAvailable,
  * turn/src/render-config.ts.
  */
 
-type Opening = `${"udp" | "tcp"}:${number}-${number}:${"any" | "vpc"}`;
-const opening = (protocol: "udp" | "tcp", from: number, to: number, source: "any" | "vpc"): Opening => `${protocol}:${from}-${to}:${source}`;
+type Source = "any" | "vpc" | "sfu";
+type Opening = `${"udp" | "tcp"}:${number}-${number}:${Source}`;
+const opening = (protocol: "udp" | "tcp", from: number, to: number, source: Source): Opening => `${protocol}:${from}-${to}:${source}`;
 const openings = (rules: FirewallRule[]) => new Set(rules.map((r) => opening(r.protocol, r.from_port, r.to_port, r.source)));
 
 function directive(config: string, name: string): number {
@@ -79,7 +80,7 @@ describe.runIf(terraformAvailable())("ports: what nodes listen on is what the fi
     [out, withExporter] = await Promise.all([applyRenderFixture(), applyRenderFixture({ turnPrometheus: true })]);
   });
 
-  it("SFU: the RTC range for every possible worker (UDP and TCP) to all, metrics to the VPC, nothing else", () => {
+  it("SFU: the RTC range for every possible worker (UDP and TCP) to all, metrics to the VPC, the pipe range to SFU nodes, nothing else", () => {
     const env = writtenFile(out.sfu_user_data, "/etc/meridian/sfu.env");
     const base = Number(envValue(env, "RTC_PORT_BASE"));
     expect(envValue(env, "LISTEN_IP")).toBe("0.0.0.0");
@@ -90,9 +91,18 @@ describe.runIf(terraformAvailable())("ports: what nodes listen on is what the fi
     const script = writtenFile(out.sfu_user_data, "/usr/local/sbin/meridian-node-env");
     expect(script).toContain(`if [ "$workers" -gt ${ports.sfu.maxWorkers} ]; then workers=${ports.sfu.maxWorkers}; fi`);
     const last = base + ports.sfu.maxWorkers - 1;
+    const [pipeMin, pipeMax] = [Number(envValue(env, "PIPE_PORT_MIN")), Number(envValue(env, "PIPE_PORT_MAX"))];
     expect(openings(out.firewall.sfu)).toEqual(
-      new Set([opening("udp", base, last, "any"), opening("tcp", base, last, "any"), opening("tcp", ports.sfu.metricsPort, ports.sfu.metricsPort, "vpc")]),
+      new Set([
+        opening("udp", base, last, "any"),
+        opening("tcp", base, last, "any"),
+        opening("tcp", ports.sfu.metricsPort, ports.sfu.metricsPort, "vpc"),
+        opening("udp", pipeMin, pipeMax, "sfu"),
+      ]),
     );
+    // Both ranges are kept out of the kernel's ephemeral ports.
+    const sysctl = writtenFile(out.sfu_user_data, "/etc/sysctl.d/61-meridian-sfu.conf");
+    expect(sysctl).toMatch(new RegExp(`^net\\.ipv4\\.ip_local_reserved_ports = ${base}-${last},${pipeMin}-${pipeMax}$`, "m"));
   });
 
   it("TURN: coturn's listeners, the 443 redirect and the UDP relay range to all, the agent's metrics to the VPC, nothing else", () => {

@@ -45,18 +45,22 @@ describe.runIf(hclAvailable(parse))("provider modules (parsed HCL)", () => {
       const ingress = resources(region, "aws_vpc_security_group_ingress_rule");
       expect(Object.keys(ingress).sort()).toEqual(["sfu", "turn"]);
       for (const [role, rule] of Object.entries(ingress)) {
-        expect(rule.for_each).toBe(`\${{ for rule in module.bootstrap.firewall.${role} : rule.name => rule }}`);
+        expect(rule.for_each).toBe(`\${local.ingress.${role}}`);
         expect(rule.security_group_id).toBe(`\${aws_security_group.${role}.id}`);
         expect(rule.from_port).toBe("${each.value.from_port}");
         expect(rule.to_port).toBe("${each.value.to_port}");
         expect(rule.ip_protocol).toBe("${each.value.protocol}");
-        expect(rule.cidr_ipv4).toBe("${local.source_cidr[each.value.source]}");
+        expect(rule.cidr_ipv4).toBe("${each.value.cidr}");
       }
+      const locals = Object.assign({}, ...((region.locals as { list?: Body[] })?.list ?? [])) as Body;
+      // One rule per firewall rule and source CIDR, from the bootstrap module's firewall output alone.
+      expect(String(locals.ingress)).toContain("module.bootstrap.firewall");
+      expect(String(locals.ingress)).toContain("local.source_cidrs[rule.source]");
     });
 
-    it("map 'any' to the internet and 'vpc' to the VPC's CIDR only", () => {
+    it("map 'any' to the internet, 'vpc' to the VPC's CIDR only, and 'sfu' (pipes) to the SFU peers' CIDRs", () => {
       const locals = Object.assign({}, ...((region.locals as { list?: Body[] })?.list ?? [])) as Body;
-      expect(locals.source_cidr).toEqual({ any: "0.0.0.0/0", vpc: "${var.vpc_cidr}" });
+      expect(locals.source_cidrs).toEqual({ any: ["0.0.0.0/0"], vpc: ["${var.vpc_cidr}"], sfu: "${var.pipe_peer_cidrs}" });
     });
 
     it("have no other way in: no inline ingress, no legacy rule resources, no SSH", () => {

@@ -29,6 +29,24 @@ variable "vpc_cidr" {
   }
 }
 
+variable "pipe_peer_cidrs" {
+  description = <<-EOT
+    Where pipes from other SFU nodes may come from (cascading: one room spanning nodes and
+    regions). SFU nodes announce their public addresses, which autoscaling assigns and no
+    security group of another region can name, so by default the pipe range is open:
+    a pipe takes packets only from the one address:port the edge connected it to, and
+    everything on it is SRTP (AES-256-GCM) with keys made per pipe on the node and sent
+    only over the nodes' authenticated edge links. To allow-list instead, give SFU nodes
+    addresses from known ranges (Elastic IP or BYOIP pools) and list every region's here.
+  EOT
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+  validation {
+    condition     = length(var.pipe_peer_cidrs) > 0 && alltrue([for c in var.pipe_peer_cidrs : can(cidrhost(c, 0))])
+    error_message = "pipe_peer_cidrs: at least one IPv4 CIDR (pipes must be able to arrive from the other SFU nodes)."
+  }
+}
+
 variable "availability_zones" {
   description = "Zones to spread nodes over (a subnet each). Empty: the region's first two."
   type        = list(string)

@@ -21,6 +21,8 @@ locals {
       { name = "webrtc-udp", protocol = "udp", from_port = local.ports.sfu.webrtcPortBase, to_port = local.ports.sfu.webrtcPortBase + local.ports.sfu.maxWorkers - 1, source = "any" },
       { name = "webrtc-tcp", protocol = "tcp", from_port = local.ports.sfu.webrtcPortBase, to_port = local.ports.sfu.webrtcPortBase + local.ports.sfu.maxWorkers - 1, source = "any" },
       { name = "metrics", protocol = "tcp", from_port = local.ports.sfu.metricsPort, to_port = local.ports.sfu.metricsPort, source = "vpc" },
+      # Cascading: pipes from other SFU nodes (other regions too), one UDP port each.
+      { name = "pipe-udp", protocol = "udp", from_port = local.ports.sfu.pipePortMin, to_port = local.ports.sfu.pipePortMax, source = "sfu" },
     ]
     turn = [
       { name = "turn-udp", protocol = "udp", from_port = local.ports.turn.listeningPort, to_port = local.ports.turn.listeningPort, source = "any" },
@@ -109,6 +111,9 @@ locals {
     "LISTEN_IP=0.0.0.0",
     local.sfu_static_announced ? "ANNOUNCED_ADDRESS=${var.sfu.announced_address}" : "",
     "RTC_PORT_BASE=${local.ports.sfu.webrtcPortBase}",
+    # Pipes announce the node's public address (ANNOUNCED_ADDRESS), as WebRTC does.
+    "PIPE_PORT_MIN=${local.ports.sfu.pipePortMin}",
+    "PIPE_PORT_MAX=${local.ports.sfu.pipePortMax}",
     # Prometheus scrapes from inside the network: the firewall opens this port to the VPC only.
     "METRICS_IP=0.0.0.0",
     "METRICS_PORT=${local.ports.sfu.metricsPort}",
@@ -137,6 +142,14 @@ locals {
         })
       },
       { path = "/etc/meridian/sfu.env", permissions = "0600", content = local.sfu_env },
+      {
+        path        = "/etc/sysctl.d/61-meridian-sfu.conf"
+        permissions = "0644"
+        content = templatefile("${path.module}/templates/sysctl-sfu.conf.tftpl", {
+          webrtc_min = local.ports.sfu.webrtcPortBase, webrtc_max = local.ports.sfu.webrtcPortBase + local.ports.sfu.maxWorkers - 1,
+          pipe_min   = local.ports.sfu.pipePortMin, pipe_max = local.ports.sfu.pipePortMax,
+        })
+      },
       { path = "/etc/systemd/system/meridian-node-env.service", permissions = "0644", content = file("${path.module}/templates/meridian-node-env.service") },
       { path = "/etc/systemd/system/meridian-sfu.service", permissions = "0644", content = templatefile("${path.module}/templates/meridian-sfu.service.tftpl", { stop_timeout_s = local.sfu_stop_timeout_s }) },
     ], local.sfu_lifecycle_files)

@@ -54,7 +54,7 @@ export interface FirewallRule {
   protocol: "udp" | "tcp";
   from_port: number;
   to_port: number;
-  source: "any" | "vpc";
+  source: "any" | "vpc" | "sfu";
 }
 
 /**

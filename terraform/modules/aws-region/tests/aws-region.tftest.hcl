@@ -55,22 +55,39 @@ run "security_groups_follow_ports_json" {
 
   assert {
     condition = { for k, r in aws_vpc_security_group_ingress_rule.sfu : k => [r.ip_protocol, r.from_port, r.to_port, r.cidr_ipv4] } == {
-      "webrtc-udp" = ["udp", 40000, 40031, "0.0.0.0/0"]
-      "webrtc-tcp" = ["tcp", 40000, 40031, "0.0.0.0/0"]
-      "metrics"    = ["tcp", 9310, 9310, "10.40.0.0/16"]
+      "webrtc-udp 0.0.0.0/0" = ["udp", 40000, 40031, "0.0.0.0/0"]
+      "webrtc-tcp 0.0.0.0/0" = ["tcp", 40000, 40031, "0.0.0.0/0"]
+      "metrics 10.40.0.0/16" = ["tcp", 9310, 9310, "10.40.0.0/16"]
+      "pipe-udp 0.0.0.0/0"   = ["udp", 41000, 41999, "0.0.0.0/0"]
     }
-    error_message = "SFU rules must be the RTC range to all and metrics to the VPC"
+    error_message = "SFU rules must be the RTC range to all, metrics to the VPC, and pipes from the SFU peers (any by default)"
   }
   assert {
     condition = { for k, r in aws_vpc_security_group_ingress_rule.turn : k => [r.ip_protocol, r.from_port, r.to_port, r.cidr_ipv4] } == {
-      "turn-udp"  = ["udp", 3478, 3478, "0.0.0.0/0"]
-      "turn-tcp"  = ["tcp", 3478, 3478, "0.0.0.0/0"]
-      "turns"     = ["tcp", 5349, 5349, "0.0.0.0/0"]
-      "turns-alt" = ["tcp", 443, 443, "0.0.0.0/0"]
-      "relay-udp" = ["udp", 49160, 49999, "0.0.0.0/0"]
-      "metrics"   = ["tcp", 9641, 9641, "10.40.0.0/16"]
+      "turn-udp 0.0.0.0/0"   = ["udp", 3478, 3478, "0.0.0.0/0"]
+      "turn-tcp 0.0.0.0/0"   = ["tcp", 3478, 3478, "0.0.0.0/0"]
+      "turns 0.0.0.0/0"      = ["tcp", 5349, 5349, "0.0.0.0/0"]
+      "turns-alt 0.0.0.0/0"  = ["tcp", 443, 443, "0.0.0.0/0"]
+      "relay-udp 0.0.0.0/0"  = ["udp", 49160, 49999, "0.0.0.0/0"]
+      "metrics 10.40.0.0/16" = ["tcp", 9641, 9641, "10.40.0.0/16"]
     }
     error_message = "TURN rules must be its listeners, the UDP relay range, and metrics to the VPC"
+  }
+}
+
+run "pipes_only_from_listed_sfu_peers" {
+  command = apply
+
+  variables {
+    pipe_peer_cidrs = ["198.51.100.0/24", "203.0.113.0/24"]
+  }
+
+  assert {
+    condition = { for k, r in aws_vpc_security_group_ingress_rule.sfu : k => [r.ip_protocol, r.from_port, r.to_port, r.cidr_ipv4] if r.from_port == 41000 } == {
+      "pipe-udp 198.51.100.0/24" = ["udp", 41000, 41999, "198.51.100.0/24"]
+      "pipe-udp 203.0.113.0/24"  = ["udp", 41000, 41999, "203.0.113.0/24"]
+    }
+    error_message = "with pipe_peer_cidrs, the pipe range opens to those ranges and nothing else"
   }
 }
 

@@ -72,12 +72,19 @@ run "sfu_user_data" {
     error_message = "sfu_shutdown must report the drain, systemd's stop timeout and the poll period a termination hook has to outlast"
   }
   assert {
+    condition = anytrue([
+      for f in yamldecode(output.sfu_user_data).write_files : f.path == "/etc/sysctl.d/61-meridian-sfu.conf" && strcontains(f.content, "\nnet.ipv4.ip_local_reserved_ports = 40000-40031,41000-41999\n")
+    ])
+    error_message = "SFU nodes reserve their WebRTC ports and pipe range from the kernel's ephemeral ports"
+  }
+  assert {
     condition = output.firewall.sfu == [
       { name = "webrtc-udp", protocol = "udp", from_port = 40000, to_port = 40031, source = "any" },
       { name = "webrtc-tcp", protocol = "tcp", from_port = 40000, to_port = 40031, source = "any" },
       { name = "metrics", protocol = "tcp", from_port = 9310, to_port = 9310, source = "vpc" },
+      { name = "pipe-udp", protocol = "udp", from_port = 41000, to_port = 41999, source = "sfu" },
     ]
-    error_message = "SFU firewall must open the RTC range for 32 workers to all, metrics to the VPC only"
+    error_message = "SFU firewall must open the RTC range for 32 workers to all, metrics to the VPC only, the pipe range to SFU nodes"
   }
 }
 
@@ -165,7 +172,7 @@ run "turn_user_data" {
       for u in values(output.turn_user_data) : anytrue([
         for f in yamldecode(u).write_files : f.path == "/etc/sysctl.d/61-meridian-turn.conf" && f.permissions == "0644" && strcontains(f.content, "\nnet.ipv4.ip_local_reserved_ports = ${output.ports.turn.relayMinPort}-${output.ports.turn.relayMaxPort}\n")
       ])
-    ]) && !strcontains(output.sfu_user_data, "ip_local_reserved_ports")
+    ]) && !strcontains(output.sfu_user_data, "${output.ports.turn.relayMinPort}-${output.ports.turn.relayMaxPort}")
     error_message = "TURN nodes (only) reserve coturn's relay range from the kernel's ephemeral ports"
   }
   assert {
