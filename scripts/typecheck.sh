@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 tsc=node_modules/.bin/tsc
-for project in protocol node-agent edge sfu-nodes web e2e turn terraform bench/room-relay bench/select; do
+for project in protocol node-agent edge sfu-nodes web e2e turn terraform bench bench/room-relay bench/select; do
   "$tsc" -p "$project"
 done
 node node_modules/wrangler/bin/wrangler.js types --check --strict-vars=false edge/worker-configuration.d.ts >/dev/null

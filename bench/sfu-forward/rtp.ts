@@ -14,7 +14,11 @@ export interface RtpStream {
   stop(): void;
 }
 
-export function startVp8Stream(target: { ip: string; port: number }, options: { ssrc: number; payloadType: number; fps: number; bytes: number; keyEvery: number }): Promise<RtpStream> {
+/** `stamp`: the last 8 bytes of each payload carry its send time (performance.now(), a double), for latency. */
+export function startVp8Stream(
+  target: { ip: string; port: number },
+  options: { ssrc: number; payloadType: number; fps: number; bytes: number; keyEvery: number; stamp?: boolean },
+): Promise<RtpStream> {
   const socket: Socket = createSocket("udp4");
   let seq = Math.floor(Math.random() * 65535);
   let timestamp = Math.floor(Math.random() * 2 ** 31);
@@ -34,6 +38,7 @@ export function startVp8Stream(target: { ip: string; port: number }, options: { 
     packet.writeUInt16BE(0x8000 | (pictureId & 0x7fff), 14);
     // VP8 payload header: bit 0 clear means keyframe.
     packet[16] = key ? 0x00 : 0x01;
+    if (options.stamp) packet.writeDoubleBE(performance.now(), packet.length - 8);
     socket.send(packet, target.port, target.ip);
     seq = (seq + 1) & 0xffff;
     timestamp += Math.round(90000 / options.fps);

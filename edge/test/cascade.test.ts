@@ -24,6 +24,8 @@ const CF = {
   newYork: { latitude: "40.71", longitude: "-74.00", continent: "NA", country: "US", colo: "EWR" },
   saoPaulo: { latitude: "-23.55", longitude: "-46.63", continent: "SA", country: "BR", colo: "GRU" },
   sydney: { latitude: "-33.87", longitude: "151.21", continent: "OC", country: "AU", colo: "SYD" },
+  singapore: { latitude: "1.29", longitude: "103.85", continent: "AS", country: "SG", colo: "SIN" },
+  losAngeles: { latitude: "34.05", longitude: "-118.24", continent: "NA", country: "US", colo: "LAX" },
 };
 const SITES = {
   fra: { lat: 50.11, lon: 8.68 },
@@ -31,6 +33,8 @@ const SITES = {
   iad: { lat: 38.95, lon: -77.45 },
   gru: { lat: -23.5, lon: -46.6 },
   syd: { lat: -33.9, lon: 151.2 },
+  sin: { lat: 1.35, lon: 103.82 },
+  sjc: { lat: 37.36, lon: -121.93 },
 };
 
 let run = 0;
@@ -93,21 +97,24 @@ describe("legs: where each participant's media enters the network", () => {
     expect((await roomLegs(roomId)).map((l) => l.nodeId)).toEqual([fra.nodeId]);
   });
 
-  it("caps a room's legs: past four, a participant joins the nearest existing leg", async () => {
-    const { nrt } = await fleet("fra", "nrt", "iad", "gru", "syd");
+  it("caps a room's legs: past six, a participant joins the nearest existing leg", async () => {
+    const { iad } = await fleet("fra", "nrt", "iad", "gru", "syd", "sin", "sjc");
     const { roomId, token } = await createRoom();
     await participant(roomId, token, { cf: CF.paris });
     await join(roomId, CF.tokyo, "Tokyo");
     await join(roomId, CF.newYork, "New York");
     await join(roomId, CF.saoPaulo, "São Paulo");
+    await join(roomId, CF.sydney, "Sydney");
+    await join(roomId, CF.singapore, "Singapore");
     // A token's name beyond ASCII crosses the Worker's headers to the room intact.
     const named = await TestSocket.room(roomId, await guestToken(roomId, "São Paulo"));
     expect((await named.ok<{ displayName: string }>("hello", { protocol: PROTOCOL_VERSION })).displayName).toBe("São Paulo");
     named.close();
-    expect(await roomLegs(roomId)).toHaveLength(4);
-    const sydney = await join(roomId, CF.sydney, "Sydney");
-    expect(await roomLegs(roomId)).toHaveLength(4);
-    expect((await placements(roomId))[sydney.participantId]).toBe(nrt.nodeId);
+    expect(await roomLegs(roomId)).toHaveLength(6);
+    // Los Angeles' own node (San Jose) would be a seventh leg: Virginia's is the nearest of the six.
+    const losAngeles = await join(roomId, CF.losAngeles, "Los Angeles");
+    expect(await roomLegs(roomId)).toHaveLength(6);
+    expect((await placements(roomId))[losAngeles.participantId]).toBe(iad.nodeId);
   });
 });
 
