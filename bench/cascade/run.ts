@@ -79,8 +79,8 @@ async function setUp(origin: Node, subscribers: Node, sink: Sink): Promise<RtpSt
   const there = subscribers === origin ? here : await subscribers.media.createRouter({ roomId });
   let pipes: { out: string; in: string } | undefined;
   if (subscribers !== origin) {
-    const a = await origin.media.pipes.create({ routerId: here.routerId });
-    const b = await subscribers.media.pipes.create({ routerId: there.routerId });
+    const a = await origin.media.pipes.create({ roomId, routerId: here.routerId });
+    const b = await subscribers.media.pipes.create({ roomId, routerId: there.routerId });
     const end = ({ ip, port, srtpParameters }: PipeEnd) => ({ ip, port, srtpParameters });
     await origin.media.pipes.connect({ transportId: a.transportId, ...end(b) });
     await subscribers.media.pipes.connect({ transportId: b.transportId, ...end(a) });

@@ -247,6 +247,17 @@ describe("what a node may claim", () => {
     expect(host.socket.events("mediaReset")).toEqual([]);
     expect((await roomLegs(roomId)).map((l) => l.nodeId)).toEqual([fra.nodeId, nrt.nodeId]);
   });
+
+  it("opens a pipe only on a router the node made for that room", async () => {
+    const { fra } = await fleet("fra");
+    const { roomId, token } = await createRoom();
+    await participant(roomId, token, { cf: CF.paris });
+    const [leg] = await roomLegs(roomId);
+    const other = await createRoom();
+    expect(await nodeDo(fra.nodeId).createPipeTransport({ roomId: other.roomId, routerId: leg!.routerId })).toMatchObject({ ok: false, error: { code: "forbidden" } });
+    expect(fra.requestsOf("createPipeTransport")).toEqual([]);
+    expect(await nodeDo(fra.nodeId).createPipeTransport({ roomId, routerId: leg!.routerId })).toMatchObject({ ok: true });
+  });
 });
 
 describe("a leg's node dies", () => {

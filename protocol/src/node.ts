@@ -147,7 +147,7 @@ export const edgeToNodeMethods = {
    * A producer crosses once per remote router: a pipe consumer on its own node feeds a
    * pipe producer with the same id on the other, which local subscribers then consume.
    */
-  createPipeTransport: method(v.object({ routerId: Id }), v.object({ transportId: Id, ...PipeEnd.entries })),
+  createPipeTransport: method(v.object({ roomId: Id, routerId: Id }), v.object({ transportId: Id, ...PipeEnd.entries })),
   connectPipeTransport: method(v.object({ transportId: Id, ...PipeEnd.entries }), Empty),
   pipeConsume: method(
     v.object({ transportId: Id, producerId: Id }),

@@ -85,8 +85,8 @@ describe.skipIf(!workerBin)("pipes between two SFU nodes (real mediasoup)", () =
   async function pipedRoom(roomId: string) {
     const ra = await a.media.createRouter({ roomId });
     const rb = await b.media.createRouter({ roomId });
-    const pa = await a.media.pipes.create({ routerId: ra.routerId });
-    const pb = await b.media.pipes.create({ routerId: rb.routerId });
+    const pa = await a.media.pipes.create({ roomId, routerId: ra.routerId });
+    const pb = await b.media.pipes.create({ roomId, routerId: rb.routerId });
     await a.media.pipes.connect({ transportId: pa.transportId, ...end(pb) });
     await b.media.pipes.connect({ transportId: pb.transportId, ...end(pa) });
     return { ra, rb, pa, pb };
@@ -175,8 +175,8 @@ describe.skipIf(!workerBin)("pipes between two SFU nodes (real mediasoup)", () =
   it("drops packets from any tuple but the one it was connected to, validly encrypted or not", async () => {
     const ra = await a.media.createRouter({ roomId: "foreign" });
     const rb = await b.media.createRouter({ roomId: "foreign" });
-    const pa = await a.media.pipes.create({ routerId: ra.routerId });
-    const pb = await b.media.pipes.create({ routerId: rb.routerId });
+    const pa = await a.media.pipes.create({ roomId: "foreign", routerId: ra.routerId });
+    const pb = await b.media.pipes.create({ roomId: "foreign", routerId: rb.routerId });
     // A sends to a relay, which forwards each packet to B from a tuple of its own; B was
     // connected to A's real tuple.
     const relay = createSocket("udp4");
@@ -207,9 +207,11 @@ describe.skipIf(!workerBin)("pipes between two SFU nodes (real mediasoup)", () =
     const { producerId } = await a.media.produce({ transportId: send.id, kind: "video", source: "camera", rtpParameters: VP8_SIMULCAST_SEND, participantId: "eve" });
     const refused = await a.media.pipes.consume({ transportId: pa.transportId, producerId }).catch((e: unknown) => e);
     expect(isProtocolError(refused, "forbidden")).toBe(true);
+    // A pipe on a router is for that router's room only.
+    expect(isProtocolError(await a.media.pipes.create({ roomId: "bounds", routerId: other.routerId }).catch((e: unknown) => e), "forbidden")).toBe(true);
     // maxPipes is 8 on these nodes.
     let error: unknown;
-    for (let i = 0; i < 10 && !error; i++) error = await a.media.pipes.create({ routerId: other.routerId }).then(() => undefined, (e: unknown) => e);
+    for (let i = 0; i < 10 && !error; i++) error = await a.media.pipes.create({ roomId: "bounds-other", routerId: other.routerId }).then(() => undefined, (e: unknown) => e);
     expect(isProtocolError(error, "node_unavailable")).toBe(true);
   });
 });

@@ -191,7 +191,9 @@ export class NodeDO extends DurableObject<Env> implements NodeCalls {
     return this.#relay("getTransportStats", params, timeoutMs);
   }
 
-  createPipeTransport(params: ParamsOf<EdgeToNodeMethods, "createPipeTransport">, timeoutMs?: number) {
+  /** Only on a router this node made for that room: a pipe joins two legs of one room. */
+  async createPipeTransport(params: ParamsOf<EdgeToNodeMethods, "createPipeTransport">, timeoutMs?: number): Promise<CallOutcome<ResultOf<EdgeToNodeMethods, "createPipeTransport">>> {
+    if (!this.#carries(params.roomId, params.routerId)) return { ok: false, error: { code: "forbidden", message: "that router is not the room's on this node" } };
     return this.#relay("createPipeTransport", params, timeoutMs);
   }
 

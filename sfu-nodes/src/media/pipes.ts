@@ -45,8 +45,9 @@ export class Pipes {
     return n;
   }
 
-  async create({ routerId }: P<"createPipeTransport">): Promise<R<"createPipeTransport">> {
+  async create({ roomId, routerId }: P<"createPipeTransport">): Promise<R<"createPipeTransport">> {
     const room = this.#objects.router(routerId);
+    if (room.roomId !== roomId) throw new ProtocolError("forbidden", "that router is another room's");
     if (this.#objects.pipes.size >= this.#options.maxPipes) throw new ProtocolError("node_unavailable", "this node has no pipe left");
     const { ip, announcedAddress, portRange } = this.#options;
     const pipe = await media(() =>

@@ -19,9 +19,12 @@ export class PipeNetwork {
   readonly #connecting = new Map<string, Promise<PipeRow>>();
   readonly #carrying = new Map<string, Promise<void>>();
 
-  constructor(store: MediaStore, node: (legId: string) => NodeCalls, log: Logger) {
+  readonly #roomId: () => string;
+
+  constructor(store: MediaStore, node: (legId: string) => NodeCalls, roomId: () => string, log: Logger) {
     this.#store = store;
     this.#node = node;
+    this.#roomId = roomId;
     this.#log = log;
   }
 
@@ -86,9 +89,10 @@ export class PipeNetwork {
   }
 
   async #connectOnce(a: string, b: string): Promise<PipeRow> {
+    const roomId = this.#roomId();
     const [endA, endB] = await Promise.allSettled([
-      resultOf(this.#node(a).createPipeTransport({ routerId: a })),
-      resultOf(this.#node(b).createPipeTransport({ routerId: b })),
+      resultOf(this.#node(a).createPipeTransport({ roomId, routerId: a })),
+      resultOf(this.#node(b).createPipeTransport({ roomId, routerId: b })),
     ]);
     if (endA.status === "rejected" || endB.status === "rejected") {
       if (endA.status === "fulfilled") await this.#closeTransport(a, endA.value.transportId);

@@ -43,7 +43,7 @@ export class RoomMedia {
     this.store = store;
     this.#roomId = roomId;
     this.#log = log;
-    this.pipes = new PipeNetwork(store, (legId) => this.#node(legId), log);
+    this.pipes = new PipeNetwork(store, (legId) => this.#node(legId), roomId, log);
   }
 
   // ── placement ─────────────────────────────────────────────────────────────
