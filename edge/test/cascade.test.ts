@@ -3,7 +3,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { PROTOCOL_VERSION } from "@meridian/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RoomDO } from "../src/room/room-do.ts";
-import { FakeNode, closeFakeNodes, nodeDo, placements, roomLegs } from "./support/fake-node.ts";
+import { FakeNode, closeFakeNodes, nodeDo, placements, registry, roomLegs } from "./support/fake-node.ts";
 import { TestSocket, createRoom, guestToken, participant, type Participant } from "./support/socket.ts";
 
 /**
@@ -292,6 +292,19 @@ describe("a leg's node dies", () => {
     expect(Object.values(await placements(roomId))).toEqual([nrt.nodeId, nrt.nodeId, nrt.nodeId]);
     expect(nrt.pipes.size).toBe(0);
     expect(nrt.producers.has(tokyoCamera)).toBe(true);
+  });
+
+  it("moves a draining node's legs when its drain timeout ends, and only their participants", async () => {
+    const { fra, nrt, roomId, host, tokyo, tokyoCamera } = await spanningRoom();
+    const [, nrtLeg] = await roomLegs(roomId);
+    nrt.report({ state: "draining" });
+    await expect.poll(async () => (await registry().list()).find((n) => n.id === nrt.nodeId)?.load.state).toBe("draining");
+    nrt.socket.send({ kind: "evt", event: "routersLost", data: { rooms: [{ roomId, routerId: nrtLeg!.routerId }], reason: "node drained" } });
+    expect((await tokyo.socket.nextEvent("mediaReset")).data).toMatchObject({ reason: "node drained" });
+    expect((await host.socket.nextEvent("producerClosed")).data).toEqual({ peerId: tokyo.participantId, producerId: tokyoCamera });
+    expect(host.socket.events("mediaReset")).toEqual([]);
+    // A draining node takes no one: Tokyo is on Frankfurt's leg now.
+    expect((await placements(roomId))[tokyo.participantId]).toBe(fra.nodeId);
   });
 
   it("moves them at once when one of their browsers says its media server went silent and the node has left the edge", async () => {
