@@ -4,7 +4,8 @@ import { PROTOCOL_VERSION } from "@meridian/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RoomDO } from "../src/room/room-do.ts";
 import { FakeNode, closeFakeNodes, nodeDo, placements, registry, roomLegs } from "./support/fake-node.ts";
-import { TestSocket, createRoom, guestToken, participant, type Participant } from "./support/socket.ts";
+import { RTP, consume, produce, transport } from "./support/media.ts";
+import { TestSocket, createRoom, guestToken, participant } from "./support/socket.ts";
 
 /**
  * Cascading through the room DO with scripted nodes in different places: who lands on
@@ -46,27 +47,6 @@ async function fleet<S extends keyof typeof SITES>(...sites: S[]): Promise<Recor
   return nodes;
 }
 
-const DTLS = { role: "client", fingerprints: [{ algorithm: "sha-256", value: "AA:BB" }] };
-const RECV_CAPS = { codecs: [{ kind: "audio", mimeType: "audio/opus", clockRate: 48000, channels: 2 }, { kind: "video", mimeType: "video/VP8", clockRate: 90000 }] };
-const RTP = {
-  mic: { codecs: [{ mimeType: "audio/opus", payloadType: 100, clockRate: 48000, channels: 2 }] },
-  camera: { codecs: [{ mimeType: "video/VP8", payloadType: 96, clockRate: 90000 }] },
-};
-
-async function transport(p: Participant, direction: "send" | "recv"): Promise<string> {
-  const { id } = await p.socket.ok<{ id: string }>("createTransport", direction === "recv" ? { direction, rtpCapabilities: RECV_CAPS } : { direction });
-  await p.socket.ok("connectTransport", { transportId: id, dtlsParameters: DTLS });
-  return id;
-}
-
-async function produce(p: Participant, transportId: string, source: "mic" | "camera"): Promise<string> {
-  const kind = source === "mic" ? "audio" : "video";
-  return (await p.socket.ok<{ producerId: string }>("produce", { transportId, kind, source, rtpParameters: RTP[source] })).producerId;
-}
-
-async function consume(p: Participant, transportId: string, producerId: string): Promise<string> {
-  return (await p.socket.ok<{ consumerId: string }>("consume", { transportId, producerId })).consumerId;
-}
 
 const join = async (roomId: string, cf: Record<string, string>, name: string) => participant(roomId, await guestToken(roomId, name), { cf, name });
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { FakeNode, closeFakeNodes } from "./support/fake-node.ts";
+import { RTP, consume, produce, transport } from "./support/media.ts";
 import { createIntegratorRoom, createRoom, guestToken, mintToken, participant, type Participant } from "./support/socket.ts";
 
 /**
@@ -10,38 +11,9 @@ import { createIntegratorRoom, createRoom, guestToken, mintToken, participant, t
 
 afterEach(closeFakeNodes);
 
-const DTLS = { role: "client", fingerprints: [{ algorithm: "sha-256", value: "AA:BB" }] };
-const RECV_CAPS = {
-  codecs: [
-    { kind: "audio", mimeType: "audio/opus", clockRate: 48000, channels: 2 },
-    { kind: "video", mimeType: "video/VP8", clockRate: 90000 },
-  ],
-};
-const RTP = {
-  mic: { codecs: [{ mimeType: "audio/opus", payloadType: 100, clockRate: 48000, channels: 2 }] },
-  camera: { codecs: [{ mimeType: "video/VP8", payloadType: 96, clockRate: 90000 }] },
-};
-
 let nodes = 0;
 /** A node of its own for each test, the only healthy one, so the test's rooms land on it. */
 const freshNode = (prefix: string) => FakeNode.connect(`${prefix}-${++nodes}`);
-
-async function transport(p: Participant, direction: "send" | "recv"): Promise<string> {
-  const { id } = await p.socket.ok<{ id: string }>("createTransport", direction === "recv" ? { direction, rtpCapabilities: RECV_CAPS } : { direction });
-  await p.socket.ok("connectTransport", { transportId: id, dtlsParameters: DTLS });
-  return id;
-}
-
-async function produce(p: Participant, transportId: string, source: "mic" | "camera"): Promise<string> {
-  const kind = source === "mic" ? "audio" : "video";
-  const { producerId } = await p.socket.ok<{ producerId: string }>("produce", { transportId, kind, source, rtpParameters: RTP[source] });
-  return producerId;
-}
-
-async function consume(p: Participant, transportId: string, producerId: string): Promise<string> {
-  const { consumerId } = await p.socket.ok<{ consumerId: string }>("consume", { transportId, producerId });
-  return consumerId;
-}
 
 /** Runs a request the room must refuse; returns its error code, having checked the node heard nothing meanwhile. */
 async function refused(node: FakeNode, p: Participant, method: string, params: Record<string, unknown>): Promise<string | undefined> {

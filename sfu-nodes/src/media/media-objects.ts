@@ -118,6 +118,19 @@ export class MediaObjects {
   }
 }
 
+/** Bits per second received and sent over these transports, by their own latest stats. */
+export async function bitrateOf(transports: Iterable<{ closed: boolean; getStats(): Promise<Array<{ recvBitrate?: number; sendBitrate?: number }>> }>): Promise<{ in: number; out: number }> {
+  let inBps = 0;
+  let outBps = 0;
+  for (const transport of transports) {
+    if (transport.closed) continue;
+    const [stats] = await transport.getStats().catch(() => []);
+    inBps += stats?.recvBitrate ?? 0;
+    outBps += stats?.sendBitrate ?? 0;
+  }
+  return { in: inBps, out: outBps };
+}
+
 /** Runs a mediasoup call; its errors (bad parameters, closed objects) become `media_error`. */
 export async function media<T>(fn: () => Promise<T>): Promise<T> {
   try {

@@ -12,7 +12,7 @@ import {
   type TransportOptions,
 } from "@meridian/protocol";
 import { INITIAL_OUTGOING_BITRATE, MAX_INCOMING_BITRATE, ROUTER_MEDIA_CODECS } from "./codecs.ts";
-import { MediaObjects, media, type RoomRouter, type TransportData } from "./media-objects.ts";
+import { MediaObjects, bitrateOf, media, type RoomRouter, type TransportData } from "./media-objects.ts";
 import { Pipes, type PipeOptions } from "./pipes.ts";
 import type { WorkerPool } from "./worker-pool.ts";
 
@@ -287,16 +287,9 @@ export class MediaService extends EventEmitter<MediaServiceEvents> {
     // pegged (or full) worker degrades its rooms however quiet the others are.
     const perWorker = this.#pool.workers.map((w, i) => Math.max(this.#cpu[i] ?? 0, w.consumers / Math.max(1, this.#consumersPerWorker)));
     this.#utilization = Math.min(1, Math.max(0, ...perWorker));
-    let bitrateIn = 0;
-    let bitrateOut = 0;
-    for (const transport of this.#objects.transports.values()) {
-      if (transport.closed) continue;
-      const [stats] = await transport.getStats().catch(() => []);
-      bitrateIn += stats?.recvBitrate ?? 0;
-      bitrateOut += stats?.sendBitrate ?? 0;
-    }
+    const clients = await bitrateOf(this.#objects.transports.values());
     this.#pipeBitrate = await this.pipes.bitrate();
-    this.#bitrate = { in: bitrateIn + this.#pipeBitrate.in, out: bitrateOut + this.#pipeBitrate.out };
+    this.#bitrate = { in: clients.in + this.#pipeBitrate.in, out: clients.out + this.#pipeBitrate.out };
   }
 
   load(): NodeLoad {

@@ -1,6 +1,6 @@
 import type { types } from "mediasoup";
 import { ProtocolError, type EdgeToNodeMethods, type Logger, type ParamsOf, type ResultOf, type SrtpParameters } from "@meridian/protocol";
-import { media, type MediaObjects, type PipeData, type ProducerData } from "./media-objects.ts";
+import { bitrateOf, media, type MediaObjects, type PipeData, type ProducerData } from "./media-objects.ts";
 
 type P<K extends keyof EdgeToNodeMethods & string> = ParamsOf<EdgeToNodeMethods, K>;
 type R<K extends keyof EdgeToNodeMethods & string> = ResultOf<EdgeToNodeMethods, K>;
@@ -116,16 +116,8 @@ export class Pipes {
   }
 
   /** Bits per second over the pipes, both ways. */
-  async bitrate(): Promise<{ in: number; out: number }> {
-    let inBps = 0;
-    let outBps = 0;
-    for (const pipe of this.#objects.pipes.values()) {
-      if (pipe.closed) continue;
-      const [stats] = await pipe.getStats().catch(() => []);
-      inBps += stats?.recvBitrate ?? 0;
-      outBps += stats?.sendBitrate ?? 0;
-    }
-    return { in: inBps, out: outBps };
+  bitrate(): Promise<{ in: number; out: number }> {
+    return bitrateOf(this.#objects.pipes.values());
   }
 
   #onRouter(producer: types.Producer<ProducerData>, routerId: string): boolean {

@@ -1,5 +1,6 @@
 import { ProtocolError, errorFields, type Logger } from "@meridian/protocol";
 import { resultOf, type CallOutcome, type NodeCalls } from "../../nodes/node-calls.ts";
+import { shared } from "../../lib/shared.ts";
 import { pipeKey, type MediaStore, type PipeRow, type ProducerRow } from "./media-store.ts";
 
 /** A copy nobody on its leg has consumed for this long is closed (a quick re-subscribe keeps it). */
@@ -36,13 +37,7 @@ export class PipeNetwork {
       if (existing.idleSince) this.#store.setIdle(producer.id, toLeg, 0);
       return;
     }
-    const key = `${producer.id}>${toLeg}`;
-    let pending = this.#carrying.get(key);
-    if (!pending) {
-      pending = this.#carryOnce(producer, toLeg).finally(() => this.#carrying.delete(key));
-      this.#carrying.set(key, pending);
-    }
-    await pending;
+    await shared(this.#carrying, `${producer.id}>${toLeg}`, () => this.#carryOnce(producer, toLeg));
   }
 
   async #carryOnce(producer: ProducerRow, toLeg: string): Promise<void> {
@@ -79,13 +74,7 @@ export class PipeNetwork {
     const existing = this.#store.pipe(x, y);
     if (existing) return existing;
     const [a, b] = pipeKey(x, y);
-    const key = `${a}|${b}`;
-    let pending = this.#connecting.get(key);
-    if (!pending) {
-      pending = this.#connectOnce(a, b).finally(() => this.#connecting.delete(key));
-      this.#connecting.set(key, pending);
-    }
-    return pending;
+    return shared(this.#connecting, `${a}|${b}`, () => this.#connectOnce(a, b));
   }
 
   async #connectOnce(a: string, b: string): Promise<PipeRow> {

@@ -1,6 +1,7 @@
 import { ProtocolError, errorFields, type Logger } from "@meridian/protocol";
 import { locate, type RequestGeo } from "../../lib/geo.ts";
 import { resultOf, type CallOutcome, type NodeCalls } from "../../nodes/node-calls.ts";
+import { shared } from "../../lib/shared.ts";
 import { REGISTRY_NAME } from "../../registry/name.ts";
 import type { ConsumerRow, LegRow, MediaStore, ProducerRow, TransportRow } from "./media-store.ts";
 import { PipeNetwork } from "./pipes.ts";
@@ -108,22 +109,17 @@ export class RoomMedia {
   }
 
   #openLeg(nodeId: string): Promise<LegRow> {
-    let pending = this.#opening.get(nodeId);
-    if (!pending) {
-      pending = (async () => {
-        const node: NodeCalls = this.#env.NODES.getByName(nodeId);
-        const { routerId, rtpCapabilities } = await resultOf(node.createRouter({ roomId: this.#roomId() }));
-        const raced = this.store.legOnNode(nodeId);
-        if (raced) return raced;
-        const leg: LegRow = { id: routerId, nodeId, rtpCapabilities, createdAt: Date.now() };
-        this.store.addLeg(leg);
-        this.#log.info("leg opened", { roomId: this.#roomId(), nodeId, routerId, legs: this.store.legs().length });
-        await this.#feedSpeakerLeg();
-        return leg;
-      })().finally(() => this.#opening.delete(nodeId));
-      this.#opening.set(nodeId, pending);
-    }
-    return pending;
+    return shared(this.#opening, nodeId, async () => {
+      const node: NodeCalls = this.#env.NODES.getByName(nodeId);
+      const { routerId, rtpCapabilities } = await resultOf(node.createRouter({ roomId: this.#roomId() }));
+      const raced = this.store.legOnNode(nodeId);
+      if (raced) return raced;
+      const leg: LegRow = { id: routerId, nodeId, rtpCapabilities, createdAt: Date.now() };
+      this.store.addLeg(leg);
+      this.#log.info("leg opened", { roomId: this.#roomId(), nodeId, routerId, legs: this.store.legs().length });
+      await this.#feedSpeakerLeg();
+      return leg;
+    });
   }
 
   /** The leg whose active speaker reports count: the oldest. */
