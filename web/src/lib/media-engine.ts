@@ -1,7 +1,9 @@
 import { Device } from "mediasoup-client";
 import type { types } from "mediasoup-client";
 import {
+  backoffDelay,
   isProtocolError,
+  type BackoffOptions,
   type DtlsParameters,
   type IceServer,
   type MediaSource,
@@ -29,7 +31,8 @@ const SCREEN_ENCODINGS: types.RtpEncodingParameters[] = [{ maxBitrate: 2_500_000
 
 /** A transport that stays disconnected this long gets an ICE restart (Chrome says "failed" only after ~30 s). */
 const DISCONNECTED_GRACE_MS = 2_000;
-const ICE_RESTART_RETRY_MS = [1_000, 2_000, 4_000, 8_000];
+/** ICE restarts that did not bring a transport back are retried, 1 s doubling to 8 s, jittered like every retry. */
+const ICE_RESTART_BACKOFF: BackoffOptions = { baseMs: 1_000, maxMs: 8_000 };
 
 export type TransportState = types.ConnectionState;
 
@@ -373,7 +376,7 @@ export class MediaEngine {
       } finally {
         restarting = false;
       }
-      const delay = ICE_RESTART_RETRY_MS[Math.min(attempt++, ICE_RESTART_RETRY_MS.length - 1)]!;
+      const delay = backoffDelay(attempt++, ICE_RESTART_BACKOFF);
       later(delay, () => {
         if (!transport.closed && (transport.connectionState === "failed" || transport.connectionState === "disconnected")) void restart();
       });
