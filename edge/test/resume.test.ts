@@ -36,6 +36,8 @@ describe("resume", () => {
       ["chat", "missed 2"],
       ["chat", "missed 3"],
       ["peerJoined", null],
+      // A third person moves the call from peer-to-peer to the SFU.
+      ["mediaMode", null],
       ["settingsChanged", null],
     ]);
     const seqs = back.missed.map((f) => f.seq!);

@@ -57,6 +57,9 @@ describe("room events to webhooks", () => {
     }
     expect(all.every((d) => d.valid && d.fresh)).toBe(true);
     expect(all.filter((d) => d.refused).length).toBe(expected.length);
+    // Each join says how the call's media flows from then on: two people, peer-to-peer.
+    const joined = all.filter((d) => d.event.type === "participant.joined" && d.endpoint === "https://hooks.example/meridian");
+    expect(joined.map((d) => d.event.data.mode)).toEqual(["p2p", "p2p"]);
     const left = all.find((d) => d.event.type === "participant.left");
     expect(left?.event.data).toMatchObject({ participantId: guest.participantId, reason: "left" });
   }, 30_000);

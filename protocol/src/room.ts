@@ -78,8 +78,49 @@ export const RoomSettings = v.object({
   locked: v.boolean(),
   /** Most participants in the call at once. */
   capacity: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  /** A call of two may go browser to browser (absent: yes). False keeps every call on the SFU. */
+  p2p: v.optional(v.boolean()),
 });
 export type RoomSettings = v.InferOutput<typeof RoomSettings>;
+
+/**
+ * How a call's media flows: `p2p` browser to browser (a call of two, where the room
+ * allows it), `sfu` through the room's SFU nodes.
+ */
+export const MediaMode = v.picklist(["sfu", "p2p"]);
+export type MediaMode = v.InferOutput<typeof MediaMode>;
+
+/** SDP is a few KiB; this bounds it well inside a frame. */
+const Sdp = v.pipe(v.string(), v.maxLength(32 * 1024));
+
+/**
+ * What one browser of a peer-to-peer call tells the other through the room (perfect
+ * negotiation): a description, an ICE candidate (null: end of candidates), or which of its
+ * transceivers carries which source and whether it is paused.
+ */
+export const P2PSignal = v.variant("type", [
+  v.object({ type: v.literal("description"), description: v.object({ type: v.picklist(["offer", "answer", "pranswer", "rollback"]), sdp: v.optional(Sdp) }) }),
+  v.object({
+    type: v.literal("candidate"),
+    candidate: v.nullable(
+      v.object({
+        candidate: v.pipe(v.string(), v.maxLength(1024)),
+        sdpMid: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(32)))),
+        sdpMLineIndex: v.optional(v.nullable(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(64)))),
+        usernameFragment: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(256)))),
+      }),
+    ),
+  }),
+  v.object({
+    type: v.literal("sources"),
+    /** Transceiver mid → what it sends. */
+    sources: v.pipe(
+      v.record(v.pipe(v.string(), v.maxLength(32)), v.object({ source: MediaSource, paused: v.boolean() })),
+      v.maxEntries(8),
+    ),
+  }),
+]);
+export type P2PSignal = v.InferOutput<typeof P2PSignal>;
 
 export const ChatMessage = v.object({
   seq: v.pipe(v.number(), v.integer(), v.minValue(1)),
@@ -117,6 +158,8 @@ const Joined = v.object({
   peers: v.array(PeerInfo),
   /** Seq of the last logged event the joiner is already up to date with. */
   lastSeq: v.number(),
+  /** How the call's media flows now that this participant is in it. */
+  mediaMode: MediaMode,
   ...Ice,
 });
 const InLobby = v.object({ status: v.literal("lobby") });
@@ -140,6 +183,8 @@ export const roomMethods = {
       settings: RoomSettings,
       /** Present this to `resume` after a dropped socket. */
       resumeToken: v.string(),
+      /** How the call's media would flow were this participant to join now (SFU transports are worth warming up only for `sfu`). */
+      mediaMode: MediaMode,
       ...Media,
     }),
   ),
@@ -236,7 +281,14 @@ export const roomMethods = {
   deny: method(v.object({ participantId: Id }), Empty),
   kick: method(v.object({ participantId: Id }), Empty),
   mute: method(v.object({ participantId: Id }), Empty),
-  updateSettings: method(v.object({ locked: v.optional(v.boolean()), lobby: v.optional(v.boolean()) }), RoomSettings),
+  updateSettings: method(v.object({ locked: v.optional(v.boolean()), lobby: v.optional(v.boolean()), p2p: v.optional(v.boolean()) }), RoomSettings),
+  /**
+   * Peer-to-peer: a signal for the other browser of a call of two, relayed by the room
+   * only while the call is in `p2p` mode and only between its two participants.
+   */
+  p2pSignal: method(v.object({ to: Id, signal: P2PSignal }), Empty),
+  /** The direct connection did not connect, or failed and an ICE restart did not bring it back: the call moves to the SFU. */
+  p2pFailed: method(Empty, Empty),
   endRoom: method(Empty, Empty),
   requestRecording: method(Empty, Empty),
 } as const;
@@ -271,6 +323,14 @@ export const roomEvents = {
    * once; if it still flows, do nothing (the node is only reconnecting). Not logged.
    */
   mediaCheck: Empty,
+  /**
+   * The call's media mode changed (a third person joined, the call is down to two after a
+   * hold-off, the direct connection failed, the host forbade P2P). Keep what plays until
+   * the new path's media is decoded.
+   */
+  mediaMode: v.object({ mode: MediaMode, reason: v.string() }),
+  /** A peer-to-peer signal from the other browser of the call. Not logged. */
+  p2pSignal: v.object({ from: Id, signal: P2PSignal }),
   /** To a participant whose microphone a host closed. */
   mutedBy: v.object({ by: Id }),
   /** The socket is about to close for this reason. */

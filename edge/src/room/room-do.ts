@@ -27,6 +27,7 @@ import type { RequestContext } from "./handlers/context.ts";
 import { mediaHandlers } from "./handlers/media.ts";
 import { membershipHandlers } from "./handlers/membership.ts";
 import { moderationHandlers } from "./handlers/moderation.ts";
+import { p2pHandlers } from "./handlers/p2p.ts";
 import { PeerSockets, type SocketClaims } from "./peer-sockets.ts";
 import { Room } from "./room.ts";
 import { roomConfig, type RoomConfig } from "./room-config.ts";
@@ -71,6 +72,7 @@ export class RoomDO extends DurableObject<Env> {
       ...mediaHandlers(this.#room),
       ...chatHandlers(this.#room),
       ...moderationHandlers(this.#room),
+      ...p2pHandlers(this.#room),
     };
     // Keepalives are answered by the runtime without waking the room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEPALIVE_PING, KEEPALIVE_PONG));
@@ -86,6 +88,7 @@ export class RoomDO extends DurableObject<Env> {
         lobby: settings.lobby ?? false,
         locked: settings.locked ?? false,
         capacity: Math.min(settings.capacity ?? this.#config.defaultCapacity, this.#config.defaultCapacity),
+        p2p: settings.p2p ?? true,
       },
       now,
       owner,

@@ -3,6 +3,7 @@ import { publishRoomEvent, type RoomEventType } from "../events/room-events.ts";
 import { closeQuietly } from "../lib/sockets.ts";
 import { REGISTRY_NAME } from "../registry/name.ts";
 import type { LeaveReason, RoomApi } from "./handlers/context.ts";
+import { CallMode } from "./call-mode.ts";
 import { MediaFailover, type FailoverHost, type PendingMove } from "./media/failover.ts";
 import type { RoomMedia } from "./media/room-media.ts";
 import { matches, type PeerSockets, type Session } from "./peer-sockets.ts";
@@ -34,6 +35,8 @@ export class Room implements RoomApi, FailoverHost {
   readonly sockets: PeerSockets;
   readonly media: RoomMedia;
   readonly failover: MediaFailover;
+  /** Peer-to-peer for a call of two, the SFU otherwise. */
+  readonly callMode: CallMode;
   readonly config: RoomConfig;
   readonly log: Logger;
   readonly #ctx: DurableObjectState;
@@ -59,6 +62,13 @@ export class Room implements RoomApi, FailoverHost {
     this.config = deps.config;
     this.log = deps.log;
     this.failover = new MediaFailover(this);
+    this.callMode = new CallMode({
+      kv: deps.ctx.storage.kv,
+      log: deps.log,
+      joinedIds: () => this.store.participants("joined").map((p) => p.id),
+      p2pAllowed: () => this.store.room()?.settings.p2p !== false,
+      publish: (event, data, audience) => this.publish(event, data, audience),
+    });
   }
 
   get roomId(): string {
@@ -129,8 +139,9 @@ export class Room implements RoomApi, FailoverHost {
     const peer = this.store.peerInfo({ ...participant, displayName, state: "joined" }, []);
     const seq = this.publish("peerJoined", { peer }, { to: "joined", except: participant.id });
     if (this.store.markStarted(now)) this.emit("room.started", {});
+    const mode = this.callMode.reconsider(now);
     this.tellActiveSpeaker(participant.id);
-    this.emit("participant.joined", { participantId: participant.id, identity: participant.identity, role: participant.role });
+    this.emit("participant.joined", { participantId: participant.id, identity: participant.identity, role: participant.role, mode });
     return seq;
   }
 
@@ -147,6 +158,7 @@ export class Room implements RoomApi, FailoverHost {
       this.emit("participant.left", { participantId, identity: participant.identity, reason });
     }
     if (participant.state === "lobby") this.publishLobby();
+    if (participant.state === "joined") this.callMode.reconsider();
     await this.media.unplace(participantId);
     await this.noteIfEmpty();
   }
@@ -290,6 +302,8 @@ export class Room implements RoomApi, FailoverHost {
     if (retry) deadlines.push(retry.at);
     const pipes = this.media.nextDeadline();
     if (pipes !== undefined) deadlines.push(pipes);
+    const p2p = this.callMode.deadline();
+    if (p2p !== undefined) deadlines.push(p2p);
     if (deadlines.length === 0) await this.#ctx.storage.deleteAlarm();
     else await this.#ctx.storage.setAlarm(Math.max(now, Math.min(...deadlines)));
   }
@@ -305,6 +319,8 @@ export class Room implements RoomApi, FailoverHost {
     }
     // Pipe copies nobody has used for a while.
     await this.media.alarm(now);
+    // A call down to two goes back to peer-to-peer once its hold-off is over.
+    if ((this.callMode.deadline() ?? Infinity) <= now) this.callMode.reconsider(now);
     // Resume windows that ran out.
     for (const p of this.store.participants()) {
       if (p.presence === "reconnecting" && now - p.disconnectedAt >= this.config.resumeWindowMs) {

@@ -28,6 +28,8 @@ const CreateRoom = v.object({
   open: v.optional(v.boolean()),
   lobby: v.optional(v.boolean()),
   capacity: v.optional(v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(1000))),
+  /** false: every call on the SFU, never browser to browser. */
+  p2p: v.optional(v.boolean()),
 });
 
 const MintToken = v.object({

@@ -21,6 +21,8 @@ export const GUEST_TOKEN_TTL_S = 12 * 3600;
 const CreateRoom = v.object({
   lobby: v.optional(v.boolean()),
   capacity: v.optional(v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(1000))),
+  /** false: every call on the SFU, never browser to browser. */
+  p2p: v.optional(v.boolean()),
 });
 const JoinRoom = v.object({ displayName: v.optional(DisplayName) });
 

@@ -79,6 +79,10 @@ export class CallEvents {
         const connection = core.connection();
         if (connection) void targets.media.reset(connection, routerRtpCapabilities, peers);
       },
+      // Peer-to-peer is the room's to decide and the client's to follow; until the client
+      // does, it keeps its media on the SFU, which every mode of the room accepts.
+      mediaMode: () => undefined,
+      p2pSignal: () => undefined,
       mediaCheck: () => {
         const connection = core.connection();
         if (connection) void targets.media.check(connection);

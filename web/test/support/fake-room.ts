@@ -196,6 +196,7 @@ export class FakeRoom {
         settings: settings(),
         resumeToken: "resume-token",
         routerRtpCapabilities: testFakeParameters.generateRouterRtpCapabilities(),
+        mediaMode: "sfu",
       }),
       resume: ({ lastSeq }) => ({
         roomId: "abcd-efgh-ijkl",
@@ -207,7 +208,7 @@ export class FakeRoom {
         iceServers,
       }),
       iceServers: () => ({ iceServers: [{ urls: "turn:127.0.0.1:3478", username: "fresh", credential: "fresh" }] }),
-      join: () => (this.lobby && this.role === "guest" ? { status: "lobby" } : { status: "joined", peers: [...this.peers.values()], lastSeq: this.#seq, iceServers }),
+      join: () => (this.lobby && this.role === "guest" ? { status: "lobby" } : { status: "joined", peers: [...this.peers.values()], lastSeq: this.#seq, iceServers, mediaMode: "sfu" }),
       leave: () => ({}),
       createTransport: () => {
         const options = testFakeParameters.generateTransportRemoteParameters();

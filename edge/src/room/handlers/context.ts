@@ -1,5 +1,6 @@
 import { ProtocolError, type EventData, type Logger, type PeerInfo, type Role, type RoomEvents, type RoomSettings } from "@meridian/protocol";
 import type { RoomEventType } from "../../events/room-events.ts";
+import type { CallMode } from "../call-mode.ts";
 import type { MediaFailover } from "../media/failover.ts";
 import type { RoomMedia } from "../media/room-media.ts";
 import type { PeerSockets, Session } from "../peer-sockets.ts";
@@ -32,10 +33,11 @@ export interface RoomApi {
     | "chatByClientId" | "allocateSeq" | "addChat" | "chatPage"
   >;
   readonly roomId: string;
-  readonly sockets: Pick<PeerSockets, "of" | "session" | "save" | "dismiss">;
+  readonly sockets: Pick<PeerSockets, "of" | "session" | "save" | "dismiss" | "deliver">;
   /** The room's media across its legs: placement, calls to a leg's node, and the store of what lives where. */
   readonly media: Pick<RoomMedia, "store" | "place" | "legOf" | "unplace" | "call" | "callQuietly" | "produced" | "setProducerPaused" | "closeProducer" | "closeTransport">;
   readonly failover: Pick<MediaFailover, "consume" | "unreachable">;
+  readonly callMode: Pick<CallMode, "mode" | "prospective" | "reconsider">;
   readonly config: Pick<RoomConfig, "resumeWindowMs">;
   readonly log: Logger;
 

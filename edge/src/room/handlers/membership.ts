@@ -123,7 +123,7 @@ export function membershipHandlers(room: RoomApi, env: Env): Membership {
       sockets.save(ws, { ...session, participantId, state: "prejoin", role: claims.role, ...(turn ? { turn } : {}) });
       await room.arrived();
       // No ICE servers yet: TURN credentials are for people in the call, not a pre-join page.
-      return { roomId: current.roomId, participantId, role: claims.role, displayName, avatar, settings: current.settings, resumeToken, ...media };
+      return { roomId: current.roomId, participantId, role: claims.role, displayName, avatar, settings: current.settings, resumeToken, mediaMode: room.callMode.prospective(), ...media };
     },
 
     resume: async ({ protocol, participantId, resumeToken, lastSeq }, { ws, session }) => {
@@ -223,7 +223,7 @@ export function membershipHandlers(room: RoomApi, env: Env): Membership {
       const lastSeq = room.enterCall(participant, name);
       // A host or moderator arriving after guests began to wait learns about them now.
       if (staff && store.countIn("lobby") > 0) room.publish("lobbyChanged", { waiting: store.lobby() }, { to: "one", id: participant.id });
-      return { status: "joined" as const, peers: room.peers(participant.id), lastSeq, ...ice };
+      return { status: "joined" as const, peers: room.peers(participant.id), lastSeq, mediaMode: room.callMode.mode, ...ice };
     },
 
     leave: async (_params, context) => {

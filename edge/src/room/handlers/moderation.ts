@@ -67,11 +67,17 @@ export function moderationHandlers(room: RoomApi): Moderation {
       return {};
     },
 
-    updateSettings: async ({ locked, lobby }, { session }) => {
+    updateSettings: async ({ locked, lobby, p2p }, { session }) => {
       requireRole(room, session, "moderator");
-      const settings = { ...room.settings(), ...(locked === undefined ? {} : { locked }), ...(lobby === undefined ? {} : { lobby }) };
+      const settings = {
+        ...room.settings(),
+        ...(locked === undefined ? {} : { locked }),
+        ...(lobby === undefined ? {} : { lobby }),
+        ...(p2p === undefined ? {} : { p2p }),
+      };
       store.setSettings(settings);
       room.publish("settingsChanged", { settings }, { to: "joined" });
+      if (p2p !== undefined) room.callMode.reconsider();
       // Turning the lobby off lets in everyone waiting, as far as the room has space.
       if (lobby === false) {
         for (const waiting of store.participants("lobby")) {
