@@ -5,7 +5,8 @@ import { requirePrerequisites } from "./support/prerequisites.ts";
 
 const prerequisites = requirePrerequisites();
 
-describe.skipIf(!prerequisites)("two browsers in a call", () => {
+/** Two browsers in a call through the SFU (peer-to-peer is off in this room; p2p.test.ts has the other way). */
+describe.skipIf(!prerequisites)("two browsers in a call through the SFU", () => {
   let people: TwoPeople;
 
   beforeAll(async () => {
@@ -18,7 +19,7 @@ describe.skipIf(!prerequisites)("two browsers in a call", () => {
 
   it("each page decodes the other's video, and a leaving peer's tile disappears", async () => {
     const { alice, bob } = people;
-    await createAndJoin(people);
+    await createAndJoin(people, { sfu: true });
 
     // Each sees the other's tile, by name, and decodes a growing number of frames.
     const bobTileOnAlice = alice.page.locator('[data-testid="tile"][data-peer-id]');

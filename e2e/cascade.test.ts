@@ -7,6 +7,7 @@ import { ROOT, freePort, startStack, waitForLogLine, type Stack } from "../scrip
 import { framesDecodedSince, launchUser, pcCount, waitFor, type BrowserUser } from "./support/browser.ts";
 import { joinAs } from "./support/call.ts";
 import { startCfProxy, type CfProxy } from "./support/cf-proxy.ts";
+import { framesAdvanced, longestStall, nodeMetrics as metrics, recordFrames, tileOf as tile } from "./support/frames.ts";
 import { startTcpRelay, type TcpRelay } from "./support/tcp-relay.ts";
 import { requirePrerequisites } from "./support/prerequisites.ts";
 
@@ -36,8 +37,6 @@ interface Person {
   readonly proxy: CfProxy;
 }
 
-const tile = (name: string) => `[data-testid="tile"][aria-label^="${name}"]`;
-
 /** The node a page's media went to, read from the port of its transports' remote candidates. */
 function mediaNodeOf(page: Page): Promise<string | undefined> {
   return page.evaluate(async (nodes) => {
@@ -66,53 +65,6 @@ function inboundAudioStreams(page: Page): Promise<number> {
     }
     return n;
   });
-}
-
-/** Records, every 100 ms, the frames a page has rendered in each tile it shows: a log to find gaps in afterwards. */
-function recordFrames(page: Page, names: string[]): Promise<void> {
-  return page.evaluate((watched) => {
-    const w = window as unknown as { __frames: Record<string, Array<[number, number]>> };
-    w.__frames = Object.fromEntries(watched.map((name) => [name, []]));
-    setInterval(() => {
-      for (const name of watched) {
-        const video = document.querySelector<HTMLVideoElement>(`[data-testid="tile"][aria-label^="${name}"] video`);
-        w.__frames[name]!.push([Date.now(), video?.getVideoPlaybackQuality?.().totalVideoFrames ?? 0]);
-      }
-    }, 100);
-  }, names);
-}
-
-/** The longest time the tile of `name` showed no new frame, from `from` on. */
-function longestStall(page: Page, name: string, from: number): Promise<number> {
-  return page.evaluate(
-    ([watched, since]) => {
-      const log = (window as unknown as { __frames: Record<string, Array<[number, number]>> }).__frames[watched]!.filter(([at]) => at >= since);
-      let longest = 0;
-      let lastChange = log[0]?.[0] ?? since;
-      for (let i = 1; i < log.length; i++) {
-        if (log[i]![1] !== log[i - 1]![1]) lastChange = log[i]![0];
-        longest = Math.max(longest, log[i]![0] - lastChange);
-      }
-      return longest;
-    },
-    [name, from] as const,
-  );
-}
-
-/** Whether the tile of `name` rendered new frames after `since`. */
-function framesAdvanced(page: Page, name: string, since: number): Promise<boolean> {
-  return page.evaluate(
-    ([watched, from]) => {
-      const log = (window as unknown as { __frames: Record<string, Array<[number, number]>> }).__frames[watched]!.filter(([at]) => at >= from);
-      return log.some(([, frames], i) => i > 0 && frames > log[i - 1]![1]);
-    },
-    [name, since] as const,
-  );
-}
-
-async function metrics(port: number): Promise<Record<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  return Object.fromEntries([...text.matchAll(/^(meridian_sfu_\w+)\{[^}]*\} ([\d.e+-]+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
 }
 
 describe.skipIf(!prerequisites)("a room cascaded across three SFU nodes", () => {

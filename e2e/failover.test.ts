@@ -48,7 +48,7 @@ describe.skipIf(!prerequisites)("failover when a mediasoup worker dies mid-call"
         }),
       );
     }
-    await createAndJoin(people);
+    await createAndJoin(people, { sfu: true });
     for (const page of [alice.page, bob.page]) await decodedMoreThan(page, 0, 30_000);
 
     const before = await Promise.all([pcCount(alice.page), pcCount(bob.page)]);

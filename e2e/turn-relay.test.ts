@@ -8,7 +8,8 @@ import { requirePrerequisites } from "./support/prerequisites.ts";
 /**
  * TURN for real: the local coturn (loopback variant) registered through its agent, the
  * edge handing room members short-lived credentials, and two Chromium pages forced to
- * relay-only ICE. Refused credentials are checked the way a browser sees them.
+ * relay-only ICE towards the SFU (peer-to-peer through the relay is in p2p.test.ts).
+ * Refused credentials are checked the way a browser sees them.
  */
 const prerequisites = requirePrerequisites();
 
@@ -82,7 +83,7 @@ describe.skipIf(!prerequisites)("calls through the TURN relay", () => {
 
   it("a relay-only call decodes video both ways, over relay candidate pairs", async () => {
     const { alice, bob } = people;
-    await createAndJoin(people);
+    await createAndJoin(people, { sfu: true });
     for (const page of [alice.page, bob.page]) {
       const first = await decodedMoreThan(page, 0, 30_000);
       await decodedMoreThan(page, first, 10_000);

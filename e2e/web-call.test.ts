@@ -10,8 +10,8 @@ import { videoFrames, wireframe, type WireframeCheck } from "./support/web.ts";
 
 /**
  * The web app's main flow in two real browsers against the local stack: create, join
- * with two pages, mute, chat (kept across a reload), screen share, kick, leave. The
- * wireframes of these pages come from this run.
+ * with two pages, mute, chat (kept across a reload), screen share, kick, leave — a call of
+ * two, so peer-to-peer. The wireframes of these pages come from this run.
  */
 
 const prerequisites = requirePrerequisites();
@@ -133,8 +133,9 @@ describe.skipIf(!prerequisites)("the web app in two browsers", () => {
     const screenBox = (await screen.boundingBox())!;
     const stripBox = (await peerTile(b).boundingBox())!;
     expect(screenBox.width * screenBox.height).toBeGreaterThan(4 * stripBox.width * stripBox.height);
-    // The small strip tile asks the SFU for the smallest simulcast layer.
-    await expect.poll(() => peerTile(b).getAttribute("data-layer"), { timeout: 10_000 }).toBe("0");
+    // A call of two goes browser to browser, screen share and all: no simulcast layers there.
+    expect(await b.getByTestId("media-path").getAttribute("data-path")).toBe("direct");
+    expect(await peerTile(b).getAttribute("data-layer")).toBeNull();
     await frame(b, "call-screen-share");
     await frame(a, "call-presenting");
     await a.getByTestId("toggle-screen").click();

@@ -77,6 +77,9 @@ describe.skipIf(!prerequisites)("hosting a meeting in the browser", () => {
     await h.keyboard.press("p");
     await h.getByTestId("lobby-room").check();
     await expect.poll(() => h.getByTestId("lobby-room").isChecked()).toBe(true);
+    // Through the SFU even for two: this call's media server is going to lose its worker.
+    await h.getByTestId("p2p-room").uncheck();
+    await expect.poll(() => h.getByTestId("p2p-room").isChecked()).toBe(false);
     await h.keyboard.press("Escape");
 
     await g.goto(roomUrl);

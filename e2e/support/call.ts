@@ -50,8 +50,19 @@ export async function joinAs(page: Page, url: string, name: string): Promise<voi
   await page.getByTestId("join").click();
 }
 
-/** Alice creates a room from the landing page and both join it; returns the room's URL. */
-export async function createAndJoin(people: TwoPeople): Promise<string> {
+/** As a host in the call: turns off "Direct calls for two" in the people panel, so the call uses the SFU. */
+export async function forbidP2P(page: Page): Promise<void> {
+  await page.getByTestId("toggle-people").click();
+  await page.getByTestId("p2p-room").uncheck();
+  await page.locator('[data-testid="p2p-room"]:not(:checked)').waitFor();
+  await page.getByTestId("toggle-people").click();
+}
+
+/**
+ * Alice creates a room from the landing page and both join it; returns the room's URL.
+ * `sfu`: Alice turns peer-to-peer off first, for tests of the SFU's media path.
+ */
+export async function createAndJoin(people: TwoPeople, options: { sfu?: boolean } = {}): Promise<string> {
   const { alice, bob, stack } = people;
   await alice.page.goto(stack.url);
   await alice.page.getByTestId("create-room").click();
@@ -59,6 +70,7 @@ export async function createAndJoin(people: TwoPeople): Promise<string> {
   const roomUrl = alice.page.url();
   await joinAs(alice.page, roomUrl, "Alice");
   await alice.page.locator('[data-testid="tile"][data-self="true"]').waitFor();
+  if (options.sfu) await forbidP2P(alice.page);
   await joinAs(bob.page, roomUrl, "Bob");
   return roomUrl;
 }

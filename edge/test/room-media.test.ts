@@ -174,6 +174,27 @@ describe("media requests through the room", () => {
     expect(node.consumers.get(consumer)?.paused).toBe(false);
   });
 
+  it("closeTransport: someone else's transport is not_found and stays; the owner's close frees it on the node, and its producers for the others", async () => {
+    const { node, host, guest, hostSend, mic, guestRecv, consumer } = await call();
+    expect(await refused(node, guest, "closeTransport", { transportId: hostSend })).toBe("not_found");
+    expect(await refused(node, host, "closeTransport", { transportId: "no-such-transport" })).toBe("not_found");
+    expect(node.transports.has(hostSend)).toBe(true);
+
+    // A call gone peer-to-peer gives its transports back: the node keeps nothing of it.
+    await host.socket.ok("closeTransport", { transportId: hostSend });
+    expect(node.requestsOf("closeTransport")).toEqual([{ transportId: hostSend }]);
+    expect(node.transports.has(hostSend)).toBe(false);
+    expect(node.producers.has(mic)).toBe(false);
+    expect((await guest.socket.nextEvent("producerClosed")).data).toEqual({ peerId: host.participantId, producerId: mic });
+    expect(await refused(node, host, "closeTransport", { transportId: hostSend })).toBe("not_found");
+
+    await guest.socket.ok("closeTransport", { transportId: guestRecv });
+    expect(node.transports.size).toBe(0);
+    expect(node.consumers.has(consumer)).toBe(false);
+    // A new one for the next time the call needs the SFU.
+    expect(await transport(host, "send")).toBeTruthy();
+  });
+
   it("closeProducer: someone else's producer is not_found and stays; the owner's close reaches the node and the others", async () => {
     const { node, host, guest, mic, guestRecv } = await call();
     expect(await refused(node, guest, "closeProducer", { producerId: mic })).toBe("not_found");

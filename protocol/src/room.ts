@@ -225,6 +225,8 @@ export const roomMethods = {
     TransportOptions,
   ),
   connectTransport: method(v.object({ transportId: Id, dtlsParameters: DtlsParameters }), Empty),
+  /** Gives a transport back, with its producers and consumers (a call gone peer-to-peer needs none on the SFU). */
+  closeTransport: method(v.object({ transportId: Id }), Empty),
   produce: method(
     v.object({ transportId: Id, kind: MediaKind, source: MediaSource, rtpParameters: RtpParameters, paused: v.optional(v.boolean()) }),
     v.object({ producerId: Id }),
@@ -307,7 +309,7 @@ export const roomEvents = {
   /** To hosts and moderators: who is waiting. */
   lobbyChanged: v.object({ waiting: v.array(LobbyEntry) }),
   /** To a waiting guest: you are in; the room as it is now. */
-  admitted: v.object({ peers: v.array(PeerInfo), lastSeq: v.number() }),
+  admitted: v.object({ peers: v.array(PeerInfo), lastSeq: v.number(), mediaMode: MediaMode }),
   /** Who is speaking now (the loudest, held for a moment), or nobody. */
   activeSpeaker: v.object({ peerId: v.nullable(Id) }),
   /**

@@ -107,7 +107,7 @@ describe("CallSession", () => {
     expect(call.state.phase).toBe("lobby");
     expect(room.calls("iceServers")).toHaveLength(0);
     const updates = media.handlers.map(({ handler }) => vi.spyOn(handler, "updateIceServers"));
-    room.emit("admitted", { peers: [bob], lastSeq: 0 });
+    room.emit("admitted", { peers: [bob], lastSeq: 0, mediaMode: "sfu" });
     await expect.poll(() => call.state.peers.bob?.streams[bob.producers[0]!.id]?.track).toBeDefined();
     expect(room.calls("iceServers")).toHaveLength(1);
     const consumeAt = room.requests.findIndex((r) => r.method === "consume");
@@ -388,7 +388,7 @@ describe("CallSession", () => {
     call.prepare();
     await call.join("Guest");
     expect(call.state.phase).toBe("lobby");
-    room.emit("admitted", { peers: [bob], lastSeq: 0 });
+    room.emit("admitted", { peers: [bob], lastSeq: 0, mediaMode: "sfu" });
     await expect.poll(() => call.state.phase).toBe("joined");
     await expect.poll(() => call.state.peers.bob!.streams[bob.producers[0]!.id]?.track).toBeDefined();
   });

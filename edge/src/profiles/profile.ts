@@ -12,6 +12,8 @@ export const Profile = v.object({
       cameraId: v.optional(v.pipe(v.string(), v.maxLength(256))),
       micId: v.optional(v.pipe(v.string(), v.maxLength(256))),
       speakerId: v.optional(v.pipe(v.string(), v.maxLength(256))),
+      /** Calls of two reach me only through TURN: the other browser never learns my addresses. */
+      hideAddress: v.optional(v.boolean()),
     }),
   ),
 });

@@ -12,6 +12,7 @@ export interface CallModeHost {
   joinedIds(): string[];
   /** The room's setting (absent: allowed). */
   p2pAllowed(): boolean;
+  readonly holdOffMs: number;
   publish(event: "mediaMode", data: EventData<RoomEvents, "mediaMode">, audience: Audience): number;
 }
 
@@ -39,7 +40,7 @@ export class CallMode {
   reconsider(now = Date.now(), failed = false): MediaMode {
     const before = this.#state();
     const joined = this.#host.joinedIds();
-    const { state, reason } = decideMode({ state: before, joined, allowed: this.#host.p2pAllowed(), now, failed });
+    const { state, reason } = decideMode({ state: before, joined, allowed: this.#host.p2pAllowed(), now, failed, holdOffMs: this.#host.holdOffMs });
     this.#host.kv.put(MODE_KEY, state);
     if (state.mode !== before.mode) {
       this.#host.log.info("call media mode", { from: before.mode, to: state.mode, reason, participants: joined.length });

@@ -1,3 +1,5 @@
+import { P2P_HOLD_OFF_MS } from "./media/mode.ts";
+
 /** Tunables of a room, from Worker vars (strings) with production defaults. */
 export interface RoomConfig {
   readonly defaultCapacity: number;
@@ -23,6 +25,8 @@ export interface RoomConfig {
   readonly socketsPerIdentity: number;
   readonly pendingPerAddress: number;
   readonly pendingOverCapacity: number;
+  /** A call back down to two returns to peer-to-peer after this long (a quick leave and rejoin does not flap it). */
+  readonly p2pHoldOffMs: number;
 }
 
 const num = (value: string | undefined, fallback: number): number => {
@@ -47,5 +51,6 @@ export function roomConfig(env: Partial<Record<string, string>>): RoomConfig {
     socketsPerIdentity: num(env.ROOM_SOCKETS_PER_IDENTITY, 3),
     pendingPerAddress: num(env.ROOM_PENDING_PER_ADDRESS, 10),
     pendingOverCapacity: num(env.ROOM_PENDING_OVER_CAPACITY, 20),
+    p2pHoldOffMs: num(env.P2P_HOLD_OFF_MS, P2P_HOLD_OFF_MS),
   };
 }

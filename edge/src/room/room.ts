@@ -67,6 +67,7 @@ export class Room implements RoomApi, FailoverHost {
       log: deps.log,
       joinedIds: () => this.store.participants("joined").map((p) => p.id),
       p2pAllowed: () => this.store.room()?.settings.p2p !== false,
+      holdOffMs: deps.config.p2pHoldOffMs,
       publish: (event, data, audience) => this.publish(event, data, audience),
     });
   }

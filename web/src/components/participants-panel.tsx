@@ -1,5 +1,6 @@
 import { createSignal, For, Show } from "solid-js";
 import { initialsOf } from "../lib/layout.ts";
+import { streamOf } from "../state/call-types.ts";
 import { useCall } from "../state/context.tsx";
 import { Confirm } from "./dialog.tsx";
 import { Icon } from "./icon.tsx";
@@ -12,7 +13,7 @@ export function ParticipantsPanel(props: { onClose: () => void; onEndForAll: () 
   const peers = () => Object.values(call.state.peers);
   const settings = () => call.state.settings;
   const micOn = (id: string) => {
-    const mic = Object.values(call.state.peers[id]?.streams ?? {}).find((s) => s.source === "mic");
+    const mic = streamOf(call.state.peers[id]?.streams ?? {}, "mic");
     return mic !== undefined && !mic.paused;
   };
   const roleText = (role: string) => (role === "host" ? "Host" : role === "moderator" ? "Moderator" : "");
@@ -124,6 +125,13 @@ export function ParticipantsPanel(props: { onClose: () => void; onEndForAll: () 
             <span>
               <strong>Ask to join</strong>
               <span class="muted">Guests wait until a host admits them.</span>
+            </span>
+          </label>
+          <label class="switch">
+            <input type="checkbox" role="switch" checked={settings()!.p2p !== false} onChange={(e) => void call.setP2PAllowed(e.currentTarget.checked)} data-testid="p2p-room" />
+            <span>
+              <strong>Direct calls for two</strong>
+              <span class="muted">Two people connect browser to browser; off, every call goes through the server.</span>
             </span>
           </label>
         </div>

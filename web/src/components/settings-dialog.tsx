@@ -5,7 +5,11 @@ import { Dialog } from "./dialog.tsx";
 import { LevelMeter } from "./level-meter.tsx";
 import { VideoTile } from "./video-tile.tsx";
 
-/** Devices mid-call: switching camera or microphone swaps the track without interrupting the call. */
+/**
+ * Devices mid-call (switching camera or microphone swaps the track without interrupting
+ * the call) and the one privacy choice a call of two raises: whether the other browser may
+ * learn our network address.
+ */
 export function SettingsDialog(props: { open: boolean; onClose: () => void }) {
   const call = useCall();
   const local = call.local.state;
@@ -19,6 +23,13 @@ export function SettingsDialog(props: { open: boolean; onClose: () => void }) {
         <div>
           <DevicePickers />
           <DeviceHelp />
+          <label class="switch">
+            <input type="checkbox" role="switch" checked={local.hideAddress} onChange={(e) => call.setHideAddress(e.currentTarget.checked)} data-testid="hide-address" />
+            <span>
+              <strong>Hide my network address</strong>
+              <span class="muted">In a call of two, connect through a relay server so the other person never sees your IP address.</span>
+            </span>
+          </label>
         </div>
       </div>
     </Dialog>

@@ -1,6 +1,6 @@
 import { createMemo, createSignal, For, onCleanup, onMount, Show } from "solid-js";
 import { bestGrid } from "../lib/layout.ts";
-import type { RemoteStream } from "../state/call-types.ts";
+import { streamOf } from "../state/call-types.ts";
 import { useCall } from "../state/context.tsx";
 import { Icon } from "./icon.tsx";
 import { VideoTile } from "./video-tile.tsx";
@@ -10,14 +10,6 @@ interface ScreenShare {
   readonly producerId: string;
 }
 
-function cameraOf(streams: Record<string, RemoteStream>): RemoteStream | undefined {
-  return Object.values(streams).find((s) => s.source === "camera");
-}
-
-function micOf(streams: Record<string, RemoteStream>): RemoteStream | undefined {
-  return Object.values(streams).find((s) => s.source === "mic");
-}
-
 /** One remote participant's camera tile, reading the store by id so it never remounts on updates. */
 function PeerTile(props: { id: string }) {
   const call = useCall();
@@ -25,8 +17,8 @@ function PeerTile(props: { id: string }) {
   return (
     <Show when={peer()}>
       {(p) => {
-        const camera = () => cameraOf(p().streams);
-        const mic = () => micOf(p().streams);
+        const camera = () => streamOf(p().streams, "camera");
+        const mic = () => streamOf(p().streams, "mic");
         return (
           <VideoTile
             name={p().displayName}
@@ -71,7 +63,8 @@ function SelfTile() {
 function RemoteScreen(props: ScreenShare) {
   const call = useCall();
   const peer = () => call.state.peers[props.peerId];
-  const stream = () => peer()?.streams[props.producerId];
+  // The share's path may change under the tile (peer-to-peer ↔ SFU): whichever plays.
+  const stream = () => (peer() ? streamOf(peer()!.streams, "screen") : undefined);
   return (
     <VideoTile
       name={`${peer()?.displayName ?? "Someone"} is presenting`}
@@ -105,15 +98,15 @@ export function Stage() {
   const peerIds = createMemo(() => Object.keys(call.state.peers), undefined, {
     equals: (a, b) => a.length === b.length && a.every((id, i) => id === b[i]),
   });
+  // One share per person, whichever path it arrives on (both, for a moment, while the call switches).
   const screens = createMemo<ScreenShare[]>(
     () =>
-      Object.values(call.state.peers).flatMap((peer) =>
-        Object.values(peer.streams)
-          .filter((s) => s.source === "screen")
-          .map((s) => ({ peerId: peer.id, producerId: s.producerId })),
-      ),
+      Object.values(call.state.peers).flatMap((peer) => {
+        const screen = streamOf(peer.streams, "screen");
+        return screen ? [{ peerId: peer.id, producerId: screen.producerId }] : [];
+      }),
     [],
-    { equals: (a, b) => a.length === b.length && a.every((s, i) => s.producerId === b[i]?.producerId) },
+    { equals: (a, b) => a.length === b.length && a.every((s, i) => s.peerId === b[i]?.peerId) },
   );
   // The newest remote share takes the stage; our own only when nobody else shares.
   const featured = () => screens()[screens().length - 1];

@@ -80,6 +80,7 @@ export interface Profile {
     cameraId?: string;
     micId?: string;
     speakerId?: string;
+    hideAddress?: boolean;
   };
 }
 

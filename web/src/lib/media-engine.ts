@@ -79,6 +79,8 @@ export class MediaEngine {
   readonly #iceTimers = new Set<ReturnType<typeof setTimeout>>();
   /** This generation's transports told the room they lost their media server (once until they reconnect). */
   #reportedLoss = false;
+  /** Transports being made (once per generation). */
+  #creating: Promise<void> | undefined;
 
   constructor(signalling: RoomRequester, options: MediaEngineOptions = {}) {
     this.#signalling = signalling;
@@ -93,6 +95,16 @@ export class MediaEngine {
 
   get ready(): boolean {
     return this.#send !== undefined && this.#recv !== undefined;
+  }
+
+  /** Transports exist or are being made: the SFU is (or is becoming) a path for this call. */
+  get active(): boolean {
+    return this.ready || this.#creating !== undefined;
+  }
+
+  /** The STUN/TURN servers the room gave this member (a peer-to-peer link uses them too). */
+  get iceServers(): readonly IceServer[] {
+    return this.#iceServers;
   }
 
   /** Resolves once transports exist (again, after a reset). */
@@ -121,24 +133,57 @@ export class MediaEngine {
 
   /** Loads a Device for the router and creates both transports. */
   async start(routerRtpCapabilities: RtpCapabilities): Promise<void> {
+    if (await this.load(routerRtpCapabilities)) await this.ensureTransports();
+  }
+
+  /**
+   * Loads a Device for the router, without transports (a peer-to-peer call needs none,
+   * yet): true when it is this generation's.
+   */
+  async load(routerRtpCapabilities: RtpCapabilities): Promise<boolean> {
     const generation = this.#generation;
     const device = this.#options.device ? new Device(this.#options.device) : await Device.factory();
     await device.load({ routerRtpCapabilities: routerRtpCapabilities as types.RtpCapabilities });
-    if (generation !== this.#generation || this.#closed) return;
+    if (generation !== this.#generation || this.#closed) return false;
     this.#device = device;
-    await this.#createTransports(generation);
+    return true;
+  }
+
+  /** Both transports, made once: the call goes through the SFU. */
+  ensureTransports(): Promise<void> {
+    if (this.ready || !this.#device || this.#closed) return this.#ready;
+    const generation = this.#generation;
+    this.#creating ??= this.#createTransports(generation).finally(() => {
+      if (generation === this.#generation) this.#creating = undefined;
+    });
+    return this.#creating;
   }
 
   /**
    * The room's media moved: drop every local WebRTC object (the node that held their
-   * counterparts is gone), then start over with the new router's capabilities.
+   * counterparts is gone), then start over with the new router's capabilities — with
+   * transports again only when `transports` (a peer-to-peer call loads the device only).
    */
-  async reset(routerRtpCapabilities: RtpCapabilities): Promise<void> {
-    this.#closeLocal();
+  async reset(routerRtpCapabilities: RtpCapabilities, transports = true): Promise<void> {
+    this.#newGeneration();
     this.#reportedLoss = false;
-    this.#generation++;
-    this.#ready = this.#newReadyPromise();
-    await this.start(routerRtpCapabilities);
+    if ((await this.load(routerRtpCapabilities)) && transports) await this.ensureTransports();
+  }
+
+  /**
+   * The call went peer-to-peer: gives the SFU back our transports (and with them our
+   * producers and consumers). The device stays, for the next time the call needs the SFU.
+   */
+  async release(): Promise<void> {
+    const transports = [this.#send, this.#recv].filter((t): t is types.Transport => t !== undefined);
+    this.#newGeneration();
+    await Promise.all(
+      transports.map((t) =>
+        this.#signalling.request("closeTransport", { transportId: t.id }).catch((error: unknown) => {
+          if (!isProtocolError(error, "not_found") && !isProtocolError(error, "closed")) throw error;
+        }),
+      ),
+    );
   }
 
   /** Whether any media reached the receive transport within `windowMs` (false without one). */
@@ -302,6 +347,14 @@ export class MediaEngine {
     this.#closed = true;
     this.#generation++;
     this.#closeLocal();
+  }
+
+  /** Everything local closes; work of the old generation that finishes late drops itself. */
+  #newGeneration(): void {
+    this.#closeLocal();
+    this.#generation++;
+    this.#creating = undefined;
+    this.#ready = this.#newReadyPromise();
   }
 
   #closeLocal(): void {

@@ -14,7 +14,15 @@ import { ShortcutHelp } from "../components/shortcut-help.tsx";
 import { Stage } from "../components/stage.tsx";
 import { StatusBanner } from "../components/status-banner.tsx";
 import { installShortcuts, type Shortcut } from "../lib/shortcuts.ts";
+import type { MediaPath } from "../state/call-types.ts";
 import { useCall } from "../state/context.tsx";
+
+const PATH_LABEL: Record<MediaPath, string> = { direct: "Direct", relayed: "Relayed", server: "Via server" };
+const PATH_HELP: Record<MediaPath, string> = {
+  direct: "Your media goes straight to the other person's browser.",
+  relayed: "Your media goes to the other person through a relay server.",
+  server: "Your media goes through the meeting's media server.",
+};
 
 /** The call itself: video stage, side panel (chat or people), controls, and what overlays them. */
 export function InCall() {
@@ -77,6 +85,13 @@ export function InCall() {
         </Show>
         <CopyLink compact />
         <span class="spacer" />
+        <Show when={call.state.mediaPath}>
+          {(path) => (
+            <span class="pill subtle media-path" data-testid="media-path" data-path={path()} title={PATH_HELP[path()]} aria-label={`Media path: ${PATH_LABEL[path()]}`}>
+              {PATH_LABEL[path()]}
+            </span>
+          )}
+        </Show>
         <Show when={call.state.quality !== "unknown"}>
           <span class="uplink">
             <NetworkBars quality={call.state.quality} label />

@@ -1,6 +1,7 @@
-import type { EventData, PeerInfo, ProducerInfo, RoomEvents } from "@meridian/protocol";
+import type { EventData, MediaMode, PeerInfo, ProducerInfo, RoomEvents } from "@meridian/protocol";
 import { REMOVED, callErrorOf, type CallError } from "./call-errors.ts";
 import type { MediaPlane } from "./call-media.ts";
+import type { PeerToPeer } from "./call-p2p.ts";
 import type { RemotePeers } from "./call-peers.ts";
 import type { CallCore } from "./call-types.ts";
 import type { ChatStore } from "./chat.ts";
@@ -19,10 +20,11 @@ interface Announced {
 export interface EventTargets {
   readonly peers: RemotePeers;
   readonly media: MediaPlane;
+  readonly p2p: PeerToPeer;
   readonly chat: ChatStore;
   readonly local: LocalMedia;
   /** Into the call with these peers: an admission from the lobby. */
-  enter(connection: RoomConnection, peers: PeerInfo[], lastSeq: number): Promise<void>;
+  enter(connection: RoomConnection, peers: PeerInfo[], lastSeq: number, mode: MediaMode): Promise<void>;
   finish(error: CallError): void;
 }
 
@@ -35,14 +37,18 @@ export class CallEvents {
 
   constructor(core: CallCore, targets: EventTargets) {
     const { state, set } = core;
-    const { peers } = targets;
+    const { peers, p2p } = targets;
     this.#handlers = {
       peerJoined: ({ peer }) => {
         const media = core.joinedMedia();
         peers.add(peer);
         if (media) for (const producer of peer.producers) void peers.consume(media, producer);
+        p2p.reconcile();
       },
-      peerLeft: ({ peerId }) => peers.remove(peerId),
+      peerLeft: ({ peerId }) => {
+        peers.remove(peerId);
+        p2p.reconcile();
+      },
       presence: ({ peerId, presence }) => {
         if (state.peers[peerId]) set("peers", peerId, "presence", presence);
       },
@@ -70,19 +76,23 @@ export class CallEvents {
           core.notify("info", `${names} ${arrived.length === 1 ? "is" : "are"} waiting to join`);
         }
       },
-      admitted: ({ peers: present, lastSeq }) => {
+      admitted: ({ peers: present, lastSeq, mediaMode }) => {
         const connection = core.connection();
-        if (connection && state.phase === "lobby") void targets.enter(connection, present, lastSeq).catch((e: unknown) => targets.finish(callErrorOf(e)));
+        if (connection && state.phase === "lobby") void targets.enter(connection, present, lastSeq, mediaMode).catch((e: unknown) => targets.finish(callErrorOf(e)));
       },
-      activeSpeaker: ({ peerId }) => set("activeSpeakerId", peerId ?? undefined),
+      // Peer-to-peer, the browsers find the speaker themselves; the SFU hears nobody.
+      activeSpeaker: ({ peerId }) => {
+        if (!p2p.carrying) set("activeSpeakerId", peerId ?? undefined);
+      },
       mediaReset: ({ routerRtpCapabilities, peers }) => {
         const connection = core.connection();
         if (connection) void targets.media.reset(connection, routerRtpCapabilities, peers);
       },
-      // Peer-to-peer is the room's to decide and the client's to follow; until the client
-      // does, it keeps its media on the SFU, which every mode of the room accepts.
-      mediaMode: () => undefined,
-      p2pSignal: () => undefined,
+      mediaMode: ({ mode, reason }) => {
+        if (state.phase === "joined") p2p.setMode(mode, reason);
+        else set("mediaMode", mode);
+      },
+      p2pSignal: ({ from, signal }) => p2p.signal(from, signal),
       mediaCheck: () => {
         const connection = core.connection();
         if (connection) void targets.media.check(connection);
@@ -90,6 +100,7 @@ export class CallEvents {
       mutedBy: () => {
         // The room closed our microphone producer; the track stays for a later unmute.
         void core.connection()?.media.closeProducer("mic", false);
+        void p2p.link?.setPaused("mic", true);
         void targets.local.setMic(false);
         core.notify("warn", "A host muted your microphone. Press M to unmute when you need to speak.");
       },

@@ -35,9 +35,10 @@ export class MediaPlane {
     if (!connection) return;
     try {
       set({ media: "connecting", mediaProblem: undefined });
-      await connection.retryMedia();
+      const sfu = state.mediaMode === "sfu";
+      await connection.retryMedia(sfu);
       set("media", "connected");
-      if (state.phase !== "joined") return;
+      if (state.phase !== "joined" || !sfu) return;
       await this.#peers.consumeAll(connection.media);
       await this.#publisher.publish(connection.media);
     } catch (error) {
@@ -50,19 +51,21 @@ export class MediaPlane {
    * room's snapshot (`peers`) says which of the others' producers live on, and the others
    * who moved with us come back through `newProducer`. Their tiles keep the person
    * meanwhile. We rebuild the device and transports, consume what lives on, and send our
-   * own tracks again — the tracks themselves never stopped.
+   * own tracks again — the tracks themselves never stopped. A call that is peer-to-peer
+   * only loads the new router's device: its media never touched the node.
    */
   async reset(connection: RoomConnection, capabilities: RtpCapabilities, peers: readonly PeerInfo[] = []): Promise<void> {
     const { state, set } = this.#core;
-    set("media", "recovering");
+    const sfu = state.mediaMode === "sfu" || connection.media.active;
+    if (sfu) set("media", "recovering");
     // Applied now, in event order: later events (a producer closing or coming back) land on top.
-    this.#peers.dropAllStreams();
+    this.#peers.dropSfuStreams();
     for (const peer of peers) this.#peers.add(peer);
     for (let attempt = 0; this.#core.connection() === connection; attempt++) {
       try {
-        await connection.resetMedia(capabilities);
+        await connection.resetMedia(capabilities, sfu);
         if (this.#core.connection() !== connection) return;
-        if (state.phase === "joined") await Promise.all([this.#peers.consumeAll(connection.media), this.#publisher.publish(connection.media)]);
+        if (state.phase === "joined" && sfu) await Promise.all([this.#peers.consumeAll(connection.media), this.#publisher.publish(connection.media)]);
         set("media", "connected");
         return;
       } catch (error) {
@@ -82,8 +85,8 @@ export class MediaPlane {
    * stream should be, and the room moves us now.
    */
   async check(connection: RoomConnection): Promise<void> {
-    const expecting = Object.values(this.#core.state.peers).some((peer) => Object.values(peer.streams).some((s) => s.track && !s.paused));
-    if (!expecting || !connection.hasMedia) return;
+    const expecting = Object.values(this.#core.state.peers).some((peer) => Object.values(peer.streams).some((s) => s.via === "sfu" && s.track && !s.paused));
+    if (!expecting || !connection.hasMedia || !connection.media.active) return;
     if (await connection.media.inboundFlowing(MEDIA_CHECK_MS)) {
       console.info("meridian: the media server's control link dropped; media still flows here");
       return;

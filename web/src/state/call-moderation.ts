@@ -28,7 +28,7 @@ export class Moderation {
     return this.#act("mute", () => this.#request("mute", { participantId }));
   }
 
-  updateSettings(what: string, change: { locked?: boolean; lobby?: boolean }): Promise<void> {
+  updateSettings(what: string, change: { locked?: boolean; lobby?: boolean; p2p?: boolean }): Promise<void> {
     return this.#act(what, async () => {
       const settings = await this.#request("updateSettings", change);
       this.#core.set("settings", settings);

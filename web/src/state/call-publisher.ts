@@ -1,18 +1,22 @@
 import { isProtocolError } from "@meridian/protocol";
 import type { MediaDevicesLike } from "../lib/devices.ts";
-import { StaleMediaError, type MediaEngine } from "../lib/media-engine.ts";
+import { StaleMediaError } from "../lib/media-engine.ts";
+import type { MediaSender } from "../lib/media-sender.ts";
 import { callErrorOf } from "./call-errors.ts";
 import type { CallCore } from "./call-types.ts";
 import type { LocalMedia } from "./local-media.ts";
 
 /**
  * What we send: microphone, camera and screen follow the user's toggles and device
- * choices, on the producers once we are in the call and only on the local tracks before.
+ * choices, on every path we send on once we are in the call (the SFU's producers, the
+ * peer-to-peer link, both while the call switches) and only on the local tracks before.
  */
 export class Publisher {
   readonly #core: CallCore;
   readonly #local: LocalMedia;
   readonly #devices: MediaDevicesLike | undefined;
+  /** The shared tab's or screen's sound, sent with it (on a path that comes up later too). */
+  #screenAudio: MediaStreamTrack | undefined;
 
   constructor(core: CallCore, local: LocalMedia, devices: MediaDevicesLike | undefined) {
     this.#core = core;
@@ -62,10 +66,11 @@ export class Publisher {
     if (!video) return;
     if ("contentHint" in video) video.contentHint = "detail";
     video.addEventListener("ended", () => void this.stopScreen());
+    const [audio] = stream.getAudioTracks();
+    this.#screenAudio = audio;
     set("screenTrack", video);
     await this.#onProducers(async (media) => {
       await media.produce(video, "screen");
-      const [audio] = stream.getAudioTracks();
       if (audio) await media.produce(audio, "screen-audio");
     });
   }
@@ -74,14 +79,12 @@ export class Publisher {
     const track = this.#core.state.screenTrack;
     if (!track) return;
     this.#core.set("screenTrack", undefined);
-    const media = this.#core.joinedMedia();
-    const audio = media?.producer("screen-audio")?.track;
     track.stop();
-    audio?.stop();
-    if (!media) return;
-    await this.#tolerate(async () => {
-      await media.closeProducer("screen");
-      await media.closeProducer("screen-audio");
+    this.#screenAudio?.stop();
+    this.#screenAudio = undefined;
+    await this.#onProducers(async (sender) => {
+      await sender.closeProducer("screen");
+      await sender.closeProducer("screen-audio");
     });
   }
 
@@ -92,11 +95,11 @@ export class Publisher {
     if (track) await this.#onProducers((media) => media.replaceTrack(source, track));
   }
 
-  /** Sends what the user has on: the microphone (paused when muted), camera, screen. */
-  async publish(media: MediaEngine): Promise<void> {
+  /** Sends what the user has on, on one path: the microphone (paused when muted), camera, screen (and its sound). */
+  async publish(media: MediaSender): Promise<void> {
     await this.#local.start();
     const { state } = this.#core;
-    if (this.#core.connection()?.media !== media || state.phase !== "joined") return;
+    if (!this.#core.senders().includes(media) || state.phase !== "joined") return;
     const { micTrack, micOn, cameraTrack, cameraOn } = this.#local.state;
     const screen = state.screenTrack;
     await this.#tolerate(() =>
@@ -104,6 +107,7 @@ export class Publisher {
         micTrack && !media.producer("mic") ? media.produce(micTrack, "mic", { paused: !micOn }) : undefined,
         cameraTrack && cameraOn && !media.producer("camera") ? media.produce(cameraTrack, "camera") : undefined,
         screen && screen.readyState === "live" && !media.producer("screen") ? media.produce(screen, "screen") : undefined,
+        this.#screenAudio && this.#screenAudio.readyState === "live" && screen && !media.producer("screen-audio") ? media.produce(this.#screenAudio, "screen-audio") : undefined,
       ]),
     );
     // A mute or camera-off clicked while its producer was being made found nothing to
@@ -115,10 +119,9 @@ export class Publisher {
     });
   }
 
-  /** Before the call the local tracks are all there is; in it, the producers follow them. */
-  async #onProducers(work: (media: MediaEngine) => Promise<unknown>): Promise<void> {
-    const media = this.#core.joinedMedia();
-    if (media) await this.#tolerate(() => work(media));
+  /** Before the call the local tracks are all there is; in it, every path's senders follow them. */
+  async #onProducers(work: (media: MediaSender) => Promise<unknown>): Promise<void> {
+    await Promise.all(this.#core.senders().map((sender) => this.#tolerate(() => work(sender))));
   }
 
   async #tolerate(work: () => Promise<unknown>): Promise<void> {

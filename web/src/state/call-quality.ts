@@ -40,7 +40,8 @@ export class MediaQuality {
   setTileSize(peerId: string, producerId: string, heightPx: number, pixelRatio: number): void {
     const { state, set } = this.#core;
     const stream = state.peers[peerId]?.streams[producerId];
-    if (!stream || stream.source !== "camera") return;
+    // Layers are the SFU's: peer-to-peer video has one, which the sender scales to the path.
+    if (!stream || stream.source !== "camera" || stream.via !== "sfu") return;
     this.#tiles.set(producerId, { peerId, heightPx, pixelRatio });
     const layer = Math.min(layerForHeight(heightPx, pixelRatio), this.#downlink.cap) as Layer;
     clearTimeout(this.#layerTimers.get(producerId));
@@ -87,8 +88,7 @@ export class MediaQuality {
 
   async #sample(): Promise<void> {
     const { state, set } = this.#core;
-    const media = this.#core.connection()?.media;
-    if (!media || state.phase !== "joined") return;
+    if (state.phase !== "joined") return;
     const now = Date.now();
     const updates: Array<[string, Quality]> = [];
     const cameraQualities: Quality[] = [];
@@ -96,7 +96,7 @@ export class MediaQuality {
       const streams = Object.values(peer.streams).filter((s) => s.track && !s.paused);
       // Video shows loss first; audio speaks for someone without a camera.
       const stream = streams.find((s) => s.source === "camera") ?? streams.find((s) => s.source === "mic") ?? streams[0];
-      const report = stream ? media.receiveStats(stream.producerId) : undefined;
+      const report = stream ? this.#core.receiveStats(stream) : undefined;
       if (!report) continue;
       try {
         const sample = sampleOf(await report, now);
@@ -110,7 +110,7 @@ export class MediaQuality {
       }
     }
     let uplink: Quality | undefined;
-    const send = media.sendStats();
+    const send = this.#core.sendStats();
     if (send) uplink = await send.then((r) => this.#uplink.update(sampleOf(r, now), false)).catch(() => undefined);
     batch(() => {
       for (const [peerId, quality] of updates) if (state.peers[peerId]) set("peers", peerId, "quality", quality);

@@ -1,7 +1,8 @@
 import type { SetStoreFunction } from "solid-js/store";
-import type { Avatar, LobbyEntry, MediaKind, MediaSource, PeerInfo, Role, RoomSettings } from "@meridian/protocol";
+import type { Avatar, LobbyEntry, MediaKind, MediaMode, MediaSource, PeerInfo, Role, RoomSettings } from "@meridian/protocol";
 import type { MediaDevicesLike } from "../lib/devices.ts";
 import type { MediaEngine } from "../lib/media-engine.ts";
+import type { MediaSender } from "../lib/media-sender.ts";
 import type { Quality } from "../lib/network-quality.ts";
 import type { CallError } from "./call-errors.ts";
 import type { LocalMedia } from "./local-media.ts";
@@ -12,9 +13,14 @@ export type CallPhase = "prejoin" | "joining" | "lobby" | "joined" | "left" | "e
 export type SignalStatus = "connecting" | "connected" | "reconnecting";
 /** The media plane: transports up, being rebuilt (ICE restart, node failover), or absent. */
 export type MediaStatus = "connecting" | "connected" | "recovering" | "unavailable";
+/** How our media travels now: browser to browser (directly or through a TURN relay) or through the SFU. */
+export type MediaPath = "direct" | "relayed" | "server";
 
 export interface RemoteStream {
+  /** The SFU producer's id, or `p2p:<source>` for what the peer-to-peer link carries. */
   readonly producerId: string;
+  /** Which path it arrives on. While a call switches paths a source has one of each for a moment. */
+  readonly via: "sfu" | "p2p";
   readonly kind: MediaKind;
   readonly source: MediaSource;
   paused: boolean;
@@ -61,8 +67,12 @@ export interface CallState {
   /** Who waits in the lobby (hosts and moderators see it). */
   lobby: LobbyEntry[];
   screenTrack: MediaStreamTrack | undefined;
-  /** Our own uplink, from the SFU's receiver reports. */
+  /** Our own uplink, from the receiver reports of the SFU (or of the other browser). */
   quality: Quality;
+  /** What the room says: peer-to-peer for a call of two (where allowed), the SFU otherwise. */
+  mediaMode: MediaMode;
+  /** What our media actually travels on (undefined before any does). */
+  mediaPath: MediaPath | undefined;
   notices: Notice[];
 }
 
@@ -83,7 +93,27 @@ export interface CallCore {
   readonly state: CallState;
   readonly set: SetStoreFunction<CallState>;
   connection(): RoomConnection | undefined;
-  /** The engine to send and receive on, only while we are in the call with media. */
+  /** The SFU engine to send and receive on, only while we are in the call with media and the SFU is a path. */
   joinedMedia(): MediaEngine | undefined;
+  /** Every path we send on now (the SFU's, the peer-to-peer link's, both while switching). */
+  senders(): MediaSender[];
+  /** Stats of one remote stream, from the path it arrives on. */
+  receiveStats(stream: RemoteStream): Promise<RTCStatsReport> | undefined;
+  /** Stats of what we send, on the path the call uses. */
+  sendStats(): Promise<RTCStatsReport> | undefined;
   notify(tone: Notice["tone"], text: string): void;
+}
+
+/**
+ * The stream a tile shows for one source: the one that has a track (while a call switches
+ * paths the new one waits without a track until its media decodes), else any.
+ */
+export function streamOf(streams: Record<string, RemoteStream>, source: MediaSource): RemoteStream | undefined {
+  let found: RemoteStream | undefined;
+  for (const stream of Object.values(streams)) {
+    if (stream.source !== source) continue;
+    if (stream.track) return stream;
+    found ??= stream;
+  }
+  return found;
 }

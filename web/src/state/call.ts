@@ -1,12 +1,13 @@
 import { batch } from "solid-js";
 import { createStore, type SetStoreFunction } from "solid-js/store";
-import type { IceServer, PeerInfo } from "@meridian/protocol";
+import type { IceServer, MediaMode, PeerInfo } from "@meridian/protocol";
 import { getProfile, updateProfile } from "../lib/api.ts";
 import { rememberRoom } from "../lib/recent-rooms.ts";
 import { callErrorOf, type CallError } from "./call-errors.ts";
 import { CallEvents } from "./call-events.ts";
 import { MediaPlane } from "./call-media.ts";
 import { Moderation } from "./call-moderation.ts";
+import { PeerToPeer } from "./call-p2p.ts";
 import { RemotePeers } from "./call-peers.ts";
 import { Publisher } from "./call-publisher.ts";
 import { MediaQuality } from "./call-quality.ts";
@@ -29,10 +30,14 @@ const NOTICE_MS = 6_000;
  * media reset (the room's node failed) rebuilds every transport, producer and consumer
  * without a click.
  *
+ * A call of two goes browser to browser when the room says so (PeerToPeer), and moves
+ * to the SFU and back without a gap as people come and go.
+ *
  * This class owns the connection and the call's lifecycle; its parts each keep one
  * concern: the room's events (CallEvents), the others and their streams (RemotePeers),
- * what we send (Publisher), the media plane's health (MediaPlane), layers and quality
- * (MediaQuality), a dropped socket (Recovery) and the host's actions (Moderation).
+ * what we send (Publisher), the media plane's health (MediaPlane), the peer-to-peer path
+ * and the switches (PeerToPeer), layers and quality (MediaQuality), a dropped socket
+ * (Recovery) and the host's actions (Moderation).
  */
 export class CallSession {
   readonly roomId: string;
@@ -48,6 +53,7 @@ export class CallSession {
   readonly #events: CallEvents;
   readonly #recovery: Recovery;
   readonly #moderation: Moderation;
+  readonly #p2p: PeerToPeer;
   readonly #listener: RoomEventListener = (event, data) => this.#events.apply(event, data);
   #connection: Promise<RoomConnection> | undefined;
   #current: RoomConnection | undefined;
@@ -76,6 +82,8 @@ export class CallSession {
       lobby: [],
       screenTrack: undefined,
       quality: "unknown",
+      mediaMode: "sfu",
+      mediaPath: undefined,
       notices: [],
     });
     const storage = options.storage ?? globalThis.sessionStorage;
@@ -90,19 +98,38 @@ export class CallSession {
       state: this.state,
       set: this.#set,
       connection: () => this.#current,
-      joinedMedia: () => (this.state.phase === "joined" && this.#current?.hasMedia ? this.#current.media : undefined),
+      joinedMedia: () => (this.state.phase === "joined" && this.#current?.hasMedia && this.#current.media.active ? this.#current.media : undefined),
+      senders: () => {
+        if (this.state.phase !== "joined") return [];
+        const media = core.joinedMedia();
+        const link = this.#p2p.link;
+        return [...(media ? [media] : []), ...(link ? [link] : [])];
+      },
+      receiveStats: (stream) => (stream.via === "p2p" ? this.#p2p.link?.receiveStats(stream.source) : this.#current?.media.receiveStats(stream.producerId)),
+      sendStats: () => (this.#p2p.carrying ? this.#p2p.link!.stats() : this.#current?.media.sendStats()),
       notify: (tone, text) => void this.notify(tone, text),
     };
     this.#quality = new MediaQuality(core, options.statsIntervalMs);
     this.#peers = new RemotePeers(core, this.#quality);
     this.#publisher = new Publisher(core, this.local, options.devices);
     this.#media = new MediaPlane(core, this.#peers, this.#publisher);
+    this.#p2p = new PeerToPeer(core, {
+      peers: this.#peers,
+      publisher: this.#publisher,
+      local: this.local,
+      sfu: {
+        start: () => this.#startSfu(),
+        release: async () => this.#current?.media.release(),
+        active: () => this.#current?.hasMedia === true && this.#current.media.active,
+      },
+    });
     this.#events = new CallEvents(core, {
       peers: this.#peers,
       media: this.#media,
+      p2p: this.#p2p,
       chat: this.chat,
       local: this.local,
-      enter: (connection, peers, lastSeq) => this.#enter(connection, peers, lastSeq),
+      enter: (connection, peers, lastSeq, mode) => this.#enter(connection, peers, lastSeq, mode),
       finish: (error) => this.#finish(error),
     });
     this.#moderation = new Moderation(core, (error) => this.#finish(error));
@@ -213,6 +240,14 @@ export class CallSession {
     this.local.savePreferences();
   }
 
+  /** Calls of two only through TURN, so the other browser never learns our addresses; remembered in the profile. */
+  setHideAddress(hide: boolean): void {
+    this.local.setHideAddress(hide);
+    this.local.savePreferences();
+    this.#p2p.relayOnlyChanged();
+    if (this.#options.profile !== false) void updateProfile({ preferences: this.local.preferences }).catch(() => undefined);
+  }
+
   /** A camera tile's size, for the simulcast layer that fills it. */
   setTileSize(peerId: string, producerId: string, heightPx: number, pixelRatio = globalThis.devicePixelRatio ?? 1): void {
     this.#quality.setTileSize(peerId, producerId, heightPx, pixelRatio);
@@ -249,6 +284,11 @@ export class CallSession {
     return this.#moderation.updateSettings("lobby", { lobby });
   }
 
+  /** Whether a call of two may go browser to browser in this room. */
+  setP2PAllowed(p2p: boolean): Promise<void> {
+    return this.#moderation.updateSettings("change direct calls", { p2p });
+  }
+
   endForAll(): Promise<void> {
     return this.#moderation.endForAll();
   }
@@ -277,16 +317,16 @@ export class CallSession {
       this.#set({ phase: "lobby", signal: "connected" });
       return false;
     }
-    await this.#enter(connection, answer.peers, answer.lastSeq, answer.iceServers);
+    await this.#enter(connection, answer.peers, answer.lastSeq, answer.mediaMode, answer.iceServers);
     return true;
   }
 
   /**
    * In the call (joined or admitted from the lobby): show everyone, take the TURN servers
-   * a member gets (with the join answer, or asked for after an admission), consume, then
-   * produce.
+   * a member gets (with the join answer, or asked for after an admission), then media on
+   * the path the room says: through the SFU (consume, then produce), or peer-to-peer.
    */
-  async #enter(connection: RoomConnection, peers: PeerInfo[], lastSeq: number, iceServers?: IceServer[]): Promise<void> {
+  async #enter(connection: RoomConnection, peers: PeerInfo[], lastSeq: number, mode: MediaMode, iceServers?: IceServer[]): Promise<void> {
     connection.advanceTo(lastSeq);
     const announced = this.#events.releaseAnnouncements();
     batch(() => {
@@ -298,14 +338,34 @@ export class CallSession {
     void this.chat.loadLatest().catch(() => undefined);
     void this.chat.resendPending();
     this.#quality.start();
-    if (!connection.hasMedia) return;
     const media = connection.media;
     if (iceServers) media.setIceServers(iceServers);
     // Without TURN the call may still connect directly: a failed refresh is no reason to stop.
     else await media.refreshIceServers().catch(() => undefined);
     if (this.#current !== connection) return;
-    // Receive first: the browser's WebRTC signalling thread is shared, and a user sees
-    // the room sooner if the consumers' negotiations do not queue behind our producers'.
+    const sfu = mode === "sfu" ? this.#startSfu() : undefined;
+    this.#p2p.setMode(mode);
+    await sfu;
+  }
+
+  /**
+   * Media through the SFU: transports (once), then consume, then produce. Receive first:
+   * the browser's WebRTC signalling thread is shared, and a user sees the room sooner if
+   * the consumers' negotiations do not queue behind our producers'.
+   */
+  async #startSfu(): Promise<void> {
+    const connection = this.#current;
+    if (!connection?.hasMedia || this.state.phase !== "joined") return;
+    const media = connection.media;
+    // Synchronously marks the engine active: a second start while this one runs is a no-op.
+    const ready = media.ensureTransports();
+    try {
+      await ready;
+    } catch (error) {
+      this.#set({ media: "unavailable", mediaProblem: callErrorOf(error).message });
+      return;
+    }
+    if (this.#current !== connection) return;
     await this.#peers.consumeAll(media);
     if (this.#current !== connection) return;
     await this.#publisher.publish(media);
@@ -366,6 +426,7 @@ export class CallSession {
 
   #teardown(stopLocal = true): void {
     this.#quality.stop();
+    this.#p2p.close();
     this.#dropConnection();
     if (!stopLocal) return;
     this.local.stop();

@@ -16,6 +16,8 @@ export interface DevicePreferences {
   cameraId?: string;
   micId?: string;
   speakerId?: string;
+  /** Calls of two only through a TURN relay: the other browser never learns this one's addresses. */
+  hideAddress?: boolean;
 }
 
 export interface LocalMediaState extends DeviceLists {
@@ -29,6 +31,8 @@ export interface LocalMediaState extends DeviceLists {
   cameraId: string | undefined;
   micId: string | undefined;
   speakerId: string | undefined;
+  /** Peer-to-peer only through TURN (privacy over a few milliseconds). */
+  hideAddress: boolean;
   /** A device request is in flight (the permission prompt may be up). */
   starting: boolean;
 }
@@ -68,6 +72,7 @@ export class LocalMedia {
       cameraId: preferences.cameraId,
       micId: preferences.micId,
       speakerId: preferences.speakerId,
+      hideAddress: preferences.hideAddress ?? false,
       starting: false,
       cameras: [],
       mics: [],
@@ -84,6 +89,7 @@ export class LocalMedia {
       ...(s.cameraId ? { cameraId: s.cameraId } : {}),
       ...(s.micId ? { micId: s.micId } : {}),
       ...(s.speakerId ? { speakerId: s.speakerId } : {}),
+      ...(s.hideAddress ? { hideAddress: true } : {}),
     };
   }
 
@@ -93,6 +99,7 @@ export class LocalMedia {
       if (preferences.cameraId && !this.state.cameraId) this.#set("cameraId", preferences.cameraId);
       if (preferences.micId && !this.state.micId) this.#set("micId", preferences.micId);
       if (preferences.speakerId && !this.state.speakerId) this.#set("speakerId", preferences.speakerId);
+      if (preferences.hideAddress) this.#set("hideAddress", true);
     });
   }
 
@@ -176,6 +183,10 @@ export class LocalMedia {
 
   selectSpeaker(deviceId: string): void {
     this.#set("speakerId", deviceId);
+  }
+
+  setHideAddress(hide: boolean): void {
+    this.#set("hideAddress", hide);
   }
 
   async refreshDevices(): Promise<void> {

@@ -57,14 +57,18 @@ export class RoomConnection {
     signalling.onAny((event, data, seq) => this.#deliver(event, data, seq));
   }
 
-  /** Opens a socket and says hello; loads the device and creates transports when media is there. */
+  /**
+   * Opens a socket and says hello; loads the device when media is there, and warms up the
+   * SFU transports when the call would go through the SFU (a call of two goes
+   * peer-to-peer and needs none).
+   */
   static async open(roomId: string, listener: RoomEventListener, options: ConnectionOptions = {}): Promise<{ connection: RoomConnection; hello: Hello }> {
     const connection = await RoomConnection.#socket(roomId, listener, options);
     try {
       const hello = await connection.signalling.request("hello", { protocol: PROTOCOL_VERSION });
       connection.participantId = hello.participantId;
       connection.resumeToken = hello.resumeToken;
-      await connection.#prepareMedia(hello.routerRtpCapabilities, hello.mediaError);
+      await connection.#prepareMedia(hello.routerRtpCapabilities, hello.mediaError, hello.mediaMode === "sfu");
       return { connection, hello };
     } catch (error) {
       connection.close();
@@ -115,24 +119,25 @@ export class RoomConnection {
     return new RoomConnection(signalling, listener, media ?? new MediaEngine(signalling, options.media));
   }
 
-  async #prepareMedia(capabilities: RtpCapabilities | undefined, error: ErrorBody | undefined): Promise<void> {
+  async #prepareMedia(capabilities: RtpCapabilities | undefined, error: ErrorBody | undefined, transports: boolean): Promise<void> {
     this.mediaError = error;
     if (!capabilities) return;
     this.hasMedia = true;
-    await this.media.start(capabilities);
+    if (transports) await this.media.start(capabilities);
+    else await this.media.load(capabilities);
   }
 
   /** Asks again for a media server after hello found none. */
-  async retryMedia(): Promise<void> {
+  async retryMedia(transports: boolean): Promise<void> {
     const { routerRtpCapabilities } = await this.signalling.request("routerCapabilities", {});
-    await this.#prepareMedia(routerRtpCapabilities, undefined);
+    await this.#prepareMedia(routerRtpCapabilities, undefined, transports);
   }
 
-  /** The room's media moved to another node: rebuild device and transports for it. */
-  async resetMedia(capabilities: RtpCapabilities): Promise<void> {
+  /** The room's media moved to another node: rebuild the device (and the transports, if the call uses the SFU) for it. */
+  async resetMedia(capabilities: RtpCapabilities, transports: boolean): Promise<void> {
     this.hasMedia = true;
     this.mediaError = undefined;
-    await this.media.reset(capabilities);
+    await this.media.reset(capabilities, transports);
   }
 
   /** Marks the position of a join/admission answer: events up to it are already reflected. */

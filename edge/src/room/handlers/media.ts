@@ -6,6 +6,7 @@ type Media = Pick<
   Handlers<RoomMethods, RequestContext>,
   | "createTransport"
   | "connectTransport"
+  | "closeTransport"
   | "produce"
   | "closeProducer"
   | "setProducerPaused"
@@ -71,6 +72,11 @@ export function mediaHandlers(room: RoomApi): Media {
     connectTransport: async ({ transportId, dtlsParameters }, { session }) => {
       const transport = ownTransport(participantOf(room, session, "hello").id, transportId);
       await media.call(transport.legId, (node) => node.connectTransport({ transportId, dtlsParameters }));
+      return {};
+    },
+
+    closeTransport: async ({ transportId }, { session }) => {
+      await closeTransport(ownTransport(participantOf(room, session, "hello").id, transportId));
       return {};
     },
 

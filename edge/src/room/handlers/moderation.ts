@@ -23,7 +23,7 @@ export function moderationHandlers(room: RoomApi): Moderation {
     const settings = room.settings();
     if (store.countIn("joined") >= settings.capacity) throw new ProtocolError("room_full", `the room is full (${settings.capacity} people)`);
     room.enterCall(participant, participant.displayName);
-    room.publish("admitted", { peers: room.peers(participant.id), lastSeq: store.lastSeq() }, { to: "one", id: participant.id });
+    room.publish("admitted", { peers: room.peers(participant.id), lastSeq: store.lastSeq(), mediaMode: room.callMode.mode }, { to: "one", id: participant.id });
   };
 
   return {

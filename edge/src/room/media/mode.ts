@@ -25,10 +25,11 @@ export interface ModeInput {
   readonly now: number;
   /** The pair in the call just said its direct connection failed. */
   readonly failed?: boolean;
+  readonly holdOffMs?: number;
 }
 
 /** The next state, and why the mode changed when it did. */
-export function decideMode({ state, joined, allowed, now, failed }: ModeInput): { state: ModeState; reason?: string } {
+export function decideMode({ state, joined, allowed, now, failed, holdOffMs = P2P_HOLD_OFF_MS }: ModeInput): { state: ModeState; reason?: string } {
   const pair = joined.length === 2 ? [...joined].sort().join("|") : undefined;
   const failedPair = failed && pair ? pair : state.failedPair === pair ? state.failedPair : undefined;
   const [target, reason] = !allowed
@@ -43,7 +44,7 @@ export function decideMode({ state, joined, allowed, now, failed }: ModeInput): 
   if (target === "sfu") return { state: { mode: "sfu", ...(failedPair ? { failedPair } : {}) }, reason };
   // Back to P2P: at once with no one to flap with, after the hold-off for two.
   if (joined.length === 2) {
-    const at = state.p2pAt ?? now + P2P_HOLD_OFF_MS;
+    const at = state.p2pAt ?? now + holdOffMs;
     if (now < at) return { state: keep({ p2pAt: at }) };
   }
   return { state: { mode: "p2p" }, reason: joined.length === 2 ? "the call is down to two" : reason };
