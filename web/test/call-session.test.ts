@@ -96,6 +96,28 @@ describe("CallSession", () => {
     expect(room.calls("iceServers")).toHaveLength(0);
   });
 
+  it("a call of two warms up no SFU transports; the room's switch to the SFU brings them, and the switch back gives them back", async () => {
+    room.mediaMode = "p2p";
+    const { call } = session();
+    call.prepare();
+    await expect.poll(() => call.state.ready).toBe(true);
+    await call.join("Alice");
+    expect(call.state).toMatchObject({ phase: "joined", mediaMode: "p2p" });
+    // Alone in a peer-to-peer room: nothing on the SFU at all.
+    expect(room.calls("createTransport")).toHaveLength(0);
+    expect(room.calls("produce")).toHaveLength(0);
+
+    room.emit("mediaMode", { mode: "sfu", reason: "a third participant joined" });
+    await expect.poll(() => sources(room.calls("produce"))).toEqual(["camera", "mic"]);
+    expect(room.calls("createTransport").map((c) => c.direction).sort()).toEqual(["recv", "send"]);
+    expect(call.state.mediaPath).toBe("server");
+
+    // Back to P2P with nobody to hand over to: the transports go at once.
+    room.emit("mediaMode", { mode: "p2p", reason: "the call has no one to connect to yet" });
+    await expect.poll(() => room.calls("closeTransport").length).toBe(2);
+    expect(call.state.mediaPath).toBeUndefined();
+  });
+
   it("a guest admitted from the lobby asks for its TURN servers before consuming", async () => {
     room.role = "guest";
     room.lobby = true;

@@ -1,5 +1,5 @@
 import type { MediaMode, MediaSource, P2PSignal } from "@meridian/protocol";
-import { P2PLink, type P2PLinkState } from "../lib/p2p-link.ts";
+import { P2PLink, type P2PLinkOptions, type P2PLinkState } from "../lib/p2p-link.ts";
 import type { RemotePeers } from "./call-peers.ts";
 import type { Publisher } from "./call-publisher.ts";
 import type { CallCore } from "./call-types.ts";
@@ -29,11 +29,15 @@ export interface SfuPath {
   active(): boolean;
 }
 
+/** What the session needs of a link (P2PLink; a scripted one in unit tests, which have no WebRTC). */
+export type Link = Pick<P2PLink, "peerId" | "state" | "receive" | "close" | "setRelayOnly" | "path" | "stats" | "receiveStats" | "setPaused"> & Parameters<Publisher["publish"]>[0];
+
 export interface P2PTargets {
   readonly peers: RemotePeers;
   readonly publisher: Publisher;
-  readonly local: LocalMedia;
+  readonly local: Pick<LocalMedia, "state">;
   readonly sfu: SfuPath;
+  readonly createLink?: (options: P2PLinkOptions) => Link;
 }
 
 /**
@@ -50,7 +54,7 @@ export interface P2PTargets {
 export class PeerToPeer {
   readonly #core: CallCore;
   readonly #targets: P2PTargets;
-  #link: P2PLink | undefined;
+  #link: Link | undefined;
   #pending: Array<{ from: string; signal: P2PSignal }> = [];
   /** When the old path goes: after the linger, or at the cap. */
   #oldPathTimer: ReturnType<typeof setTimeout> | undefined;
@@ -66,7 +70,7 @@ export class PeerToPeer {
   }
 
   /** The link while one is open (it sends as the publisher tells it). */
-  get link(): P2PLink | undefined {
+  get link(): Link | undefined {
     return this.#link;
   }
 
@@ -80,7 +84,9 @@ export class PeerToPeer {
     if (this.#core.state.mediaMode !== mode) {
       console.info(`meridian: media ${mode === "p2p" ? "peer-to-peer" : "through the SFU"}${reason ? ` (${reason})` : ""}`);
       this.#core.set("mediaMode", mode);
-      this.#pending = [];
+      // Signals can come before the word that the call is peer-to-peer (the other side
+      // heard first): kept for the link. Leaving P2P, they are moot.
+      if (mode === "sfu") this.#pending = [];
       this.#clearOldPath();
     }
     this.reconcile();
@@ -93,7 +99,7 @@ export class PeerToPeer {
       return;
     }
     if (this.#pending.length < PENDING_SIGNALS) this.#pending.push({ from, signal });
-    this.reconcile();
+    if (this.#core.state.mediaMode === "p2p") this.reconcile();
   }
 
   /** Hide my address (relay only): applies to the link now, with an ICE restart. */
@@ -162,7 +168,8 @@ export class PeerToPeer {
     const selfId = state.participantId;
     const connection = this.#core.connection();
     if (!selfId || !connection) return;
-    const link = new P2PLink({
+    const createLink = this.#targets.createLink ?? ((options: P2PLinkOptions) => new P2PLink(options));
+    const link: Link = createLink({
       selfId,
       peerId,
       iceServers: connection.media.iceServers,
@@ -191,7 +198,7 @@ export class PeerToPeer {
     for (const { signal } of pending) void link.receive(signal);
   }
 
-  #linkChanged(link: P2PLink, linkState: P2PLinkState): void {
+  #linkChanged(link: Link, linkState: P2PLinkState): void {
     if (this.#link !== link) return;
     if (linkState === "failed") {
       console.warn("meridian: the peer-to-peer link failed; asking the room for the SFU");

@@ -119,7 +119,10 @@ export class CallSession {
       local: this.local,
       sfu: {
         start: () => this.#startSfu(),
-        release: async () => this.#current?.media.release(),
+        release: async () => {
+          // A transport the room already closed (it left with its node) is given back anyway.
+          await this.#current?.media.release().catch((error: unknown) => console.warn("meridian: giving back SFU transports", callErrorOf(error).message));
+        },
         active: () => this.#current?.hasMedia === true && this.#current.media.active,
       },
     });
@@ -332,7 +335,8 @@ export class CallSession {
     batch(() => {
       for (const peer of peers) this.#peers.add(peer);
       for (const { peerId, producer } of announced) this.#peers.addStream(peerId, producer);
-      this.#set({ phase: "joined", signal: "connected" });
+      // The mode with the phase: events handled before the media starts already see it.
+      this.#set({ phase: "joined", signal: "connected", mediaMode: mode });
     });
     rememberRoom({ roomId: this.roomId, role: this.state.role ?? "guest" });
     void this.chat.loadLatest().catch(() => undefined);

@@ -2,7 +2,7 @@ import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, type WebSocket as ServerSocket } from "ws";
 import { testFakeParameters } from "mediasoup-client";
-import type { ChatMessage, MediaSource, PeerInfo, ProducerInfo } from "@meridian/protocol";
+import type { ChatMessage, MediaMode, MediaSource, PeerInfo, ProducerInfo } from "@meridian/protocol";
 
 /**
  * A scripted room on loopback that speaks the browser <-> room protocol well enough for
@@ -45,6 +45,8 @@ export class FakeRoom {
   readonly handlers: Record<string, Handler> = {};
   role: "host" | "guest" = "host";
   lobby = false;
+  /** What hello and join say about how the call's media flows. */
+  mediaMode: MediaMode = "sfu";
   readonly #server: WebSocketServer;
   readonly #waiters: Array<{ method: string; match: (p: Record<string, unknown>) => boolean; resolve: (p: Record<string, unknown>) => void }> = [];
   #transports = 0;
@@ -196,7 +198,7 @@ export class FakeRoom {
         settings: settings(),
         resumeToken: "resume-token",
         routerRtpCapabilities: testFakeParameters.generateRouterRtpCapabilities(),
-        mediaMode: "sfu",
+        mediaMode: this.mediaMode,
       }),
       resume: ({ lastSeq }) => ({
         roomId: "abcd-efgh-ijkl",
@@ -208,8 +210,9 @@ export class FakeRoom {
         iceServers,
       }),
       iceServers: () => ({ iceServers: [{ urls: "turn:127.0.0.1:3478", username: "fresh", credential: "fresh" }] }),
-      join: () => (this.lobby && this.role === "guest" ? { status: "lobby" } : { status: "joined", peers: [...this.peers.values()], lastSeq: this.#seq, iceServers, mediaMode: "sfu" }),
+      join: () => (this.lobby && this.role === "guest" ? { status: "lobby" } : { status: "joined", peers: [...this.peers.values()], lastSeq: this.#seq, iceServers, mediaMode: this.mediaMode }),
       leave: () => ({}),
+      closeTransport: () => ({}),
       createTransport: () => {
         const options = testFakeParameters.generateTransportRemoteParameters();
         return { id: `transport-${++this.#transports}`, iceParameters: options.iceParameters, iceCandidates: options.iceCandidates, dtlsParameters: options.dtlsParameters };
