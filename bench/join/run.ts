@@ -2,22 +2,33 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { decodedMoreThan, launchUser } from "../../e2e/support/browser.ts";
+import { decodedMoreThan, launchUser, waitFor } from "../../e2e/support/browser.ts";
+import { forbidP2P, joinAs } from "../../e2e/support/call.ts";
 import { checkPrerequisites } from "../../e2e/support/prerequisites.ts";
 import { ROOT, freePort, startStack } from "../../scripts/lib/stack.ts";
 import { progress, summary } from "../lib/stats.ts";
 
 /**
- * bench/join: join click -> first remote video frame decoded, through the whole stack
- * (Worker, room DO, registry, SFU node), with another participant already sending. The
- * click comes when a user would make it: on the pre-join page, once their own preview
- * plays and the page shows it is connected.
+ * bench/join: join click -> first remote video frame decoded, through the whole stack,
+ * with another participant already in the call. The click comes when a user would make
+ * it: on the pre-join page, once their own preview plays and the page shows it is
+ * connected. Two rows, same browsers, same run:
+ *  - sfu: a room whose host turned direct calls off (Worker, room DO, registry, SFU node);
+ *  - p2p: a default room, where a call of two goes browser to browser (the room only
+ *    relays the signalling).
+ * Each run checks which path carried the timed frame, so the rows cannot swap silently.
  * Baseline in the same run and browser: two RTCPeerConnections in one page connecting to
  * each other (no signalling server, no SFU): the floor WebRTC itself sets.
  */
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
-const TARGET_MEDIAN_MS = 600;
+const TARGET_SFU_MEDIAN_MS = 600;
+/** The issue's target: going browser to browser must not make joining slower. */
+const TARGET_P2P_TO_SFU_MAX = 1;
+
+type Path = "sfu" | "p2p";
+/** What the call header shows on the guest's page for each row. */
+const MEDIA_PATH: Record<Path, string> = { sfu: "server", p2p: "direct" };
 
 const prerequisites = checkPrerequisites();
 if (!prerequisites.ok) {
@@ -42,6 +53,13 @@ await guest.context.addInitScript(`
   }, true);
 `);
 
+/** The host leaves its call (a host is asked: leave, or end for everyone). */
+async function leaveAsHost(): Promise<void> {
+  await host.page.getByTestId("leave").click();
+  await host.page.getByTestId("leave-only").click();
+  await host.page.locator('[data-page="call"]').waitFor({ state: "detached" });
+}
+
 /** The pre-join page is warmed up and the user's preview is playing. */
 async function readyToJoin(page: Page): Promise<void> {
   await page.locator('[data-testid="join"][data-ready="true"]').waitFor();
@@ -52,11 +70,14 @@ async function readyToJoin(page: Page): Promise<void> {
     );
 }
 
-/** Resolves with ms from the join click to the first frame decoded from a remote peer. */
-function firstRemoteFrame(page: Page): Promise<number> {
+/**
+ * Resolves with ms from the join click to the first frame decoded from a remote peer, and
+ * whose connection decoded it: the SFU's answer ICE-lite, a browser does not.
+ */
+function firstRemoteFrame(page: Page): Promise<{ ms: number; via: Path }> {
   return page.evaluate(
     () =>
-      new Promise<number>((resolve, reject) => {
+      new Promise<{ ms: number; via: Path }>((resolve, reject) => {
         const w = window as unknown as { __joinClickAt: number; __meridianPCs: RTCPeerConnection[] };
         const deadline = performance.now() + 15_000;
         const check = async () => {
@@ -66,7 +87,10 @@ function firstRemoteFrame(page: Page): Promise<number> {
             stats.forEach((s: { type: string; kind?: string; ssrc?: number; framesDecoded?: number }) => {
               if (s.type === "inbound-rtp" && s.kind === "video" && s.ssrc !== 1234 && (s.framesDecoded ?? 0) > 0) decoded = true;
             });
-            if (decoded) return resolve(performance.now() - w.__joinClickAt);
+            if (decoded) {
+              const ms = performance.now() - w.__joinClickAt;
+              return resolve({ ms, via: pc.remoteDescription?.sdp.includes("a=ice-lite") ? "sfu" : "p2p" });
+            }
           }
           if (performance.now() > deadline) return reject(new Error("no remote frame within 15 s"));
           setTimeout(check, 5);
@@ -112,31 +136,56 @@ function p2pFirstFrame(page: Page): Promise<number> {
   });
 }
 
-try {
+/** The media path the call header shows, once it shows one. */
+function mediaPath(page: Page): Promise<string | null> {
+  return page.getByTestId("media-path").getAttribute("data-path", { timeout: 1000 }).catch(() => null);
+}
+
+/** The host creates a room and joins it; with `sfu`, turns direct calls off first thing. Returns the room's URL. */
+async function hostRoom(path: Path): Promise<string> {
   await host.page.goto(stack.url);
   await host.page.getByTestId("create-room").click();
   await host.page.waitForURL(/\/r\//);
   const roomUrl = host.page.url();
-  await host.page.getByLabel("Your name").fill("Host");
-  await host.page.getByTestId("join").click();
+  await joinAs(host.page, roomUrl, "Host");
   await host.page.locator('[data-testid="tile"][data-self="true"]').waitFor();
+  if (path === "sfu") {
+    await forbidP2P(host.page);
+    // Alone in an SFU room the host sends to the node already, as it would when the guest comes.
+    await waitFor(() => mediaPath(host.page), (p) => p === "server", 15_000, "the host's media path to be the server");
+  }
+  return roomUrl;
+}
 
-  const meridian: number[] = [];
+/** RUNS timed joins (after one warm-up) of the guest into the host's room. */
+async function joins(path: Path, roomUrl: string): Promise<number[]> {
+  const samples: number[] = [];
   for (let run = 1; run <= RUNS + 1; run++) {
     await guest.page.goto(roomUrl);
     await guest.page.getByLabel("Your name").fill("Guest");
     await readyToJoin(guest.page);
     await guest.page.getByTestId("join").click();
-    const ms = await firstRemoteFrame(guest.page);
+    const { ms, via } = await firstRemoteFrame(guest.page);
+    if (via !== path) throw new Error(`${path} run ${run}: the first frame came ${via === "sfu" ? "through the SFU" : "browser to browser"}`);
+    // The header's path is found from stats after the media flows: it may take a moment to show.
+    const shown = await waitFor(() => mediaPath(guest.page), (p) => p === MEDIA_PATH[path], 10_000, `the guest's media path to be ${MEDIA_PATH[path]}`);
     // The first run warms caches (module compile, DO creation); it is not counted.
-    if (run > 1) meridian.push(ms);
-    progress(`join ${run > 1 ? `${run - 1}/${RUNS}` : "warm-up"}: ${ms.toFixed(0)} ms`);
+    if (run > 1) samples.push(ms);
+    progress(`${path} join ${run > 1 ? `${run - 1}/${RUNS}` : "warm-up"}: ${ms.toFixed(0)} ms (${shown})`);
     // The host decodes each guest too: the call works, not just the timing path. (Checked
     // while the guest is there: once it leaves, its consumer and stats are gone.)
     await decodedMoreThan(host.page, 0, 5000);
     await guest.page.getByTestId("leave").click();
     await guest.page.getByText("You left the meeting").waitFor();
   }
+  return samples;
+}
+
+try {
+  const sfu = await joins("sfu", await hostRoom("sfu"));
+  // The host moves to a fresh default room: one browser, one call at a time.
+  await leaveAsHost();
+  const p2p = await joins("p2p", await hostRoom("p2p"));
 
   const baseline: number[] = [];
   await guest.page.goto(stack.url);
@@ -146,18 +195,23 @@ try {
   }
   progress(`baseline done`);
 
-  const m = summary(meridian);
+  const s = summary(sfu);
+  const p = summary(p2p);
   const b = summary(baseline);
+  const ratio = (x: number, y: number) => Math.round((x / y) * 100) / 100;
   process.stdout.write(
     JSON.stringify({
       bench: "join",
       unit: "ms",
       runs: RUNS,
-      meridian: { what: "join click -> first remote frame decoded (edge + SFU)", ...m },
+      sfu: { what: "join click -> first remote frame decoded, room with direct calls off (edge + SFU)", ...s },
+      p2p: { what: "join click -> first remote frame decoded, default room: browser to browser (edge signalling only)", ...p },
       baseline: { what: "two RTCPeerConnections in one page, connect -> first frame decoded", ...b },
-      ratio: Math.round((m.median / b.median) * 100) / 100,
-      target: { median_ms_max: TARGET_MEDIAN_MS },
-      pass: m.median <= TARGET_MEDIAN_MS,
+      ratio_sfu_to_baseline: ratio(s.median, b.median),
+      ratio_p2p_to_baseline: ratio(p.median, b.median),
+      ratio_p2p_to_sfu: ratio(p.median, s.median),
+      target: { sfu_median_ms_max: TARGET_SFU_MEDIAN_MS, p2p_median_to_sfu_median_max: TARGET_P2P_TO_SFU_MAX },
+      pass: s.median <= TARGET_SFU_MEDIAN_MS && p.median <= s.median * TARGET_P2P_TO_SFU_MAX,
     }) + "\n",
   );
 } finally {
