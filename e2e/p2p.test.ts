@@ -67,14 +67,15 @@ interface Link {
   readonly remoteAddress?: string;
 }
 
-/** The page's peer-to-peer connections (not the SFU's: those answer ICE-lite), with their selected candidate pair. */
+/** The page's peer-to-peer connections that negotiated with the other browser, with their selected candidate pair. */
 function p2pLinks(page: Page): Promise<Link[]> {
   return page.evaluate(async () => {
     const links: Link[] = [];
     for (const pc of (window as unknown as { __meridianPCs: RTCPeerConnection[] }).__meridianPCs) {
-      // mediasoup-client's probe of the browser's codecs never negotiates; the SFU's connections answer ICE-lite.
-      if (!pc.localDescription && !pc.remoteDescription) continue;
-      if (pc.remoteDescription?.sdp.includes("a=ice-lite")) continue;
+      // Only connections that negotiated with someone: not mediasoup-client's probe of the
+      // browser's codecs, nor a link warmed on the pre-join page and never used; the SFU's
+      // connections answer ICE-lite.
+      if (!pc.remoteDescription || pc.remoteDescription.sdp.includes("a=ice-lite")) continue;
       if (pc.connectionState === "closed") {
         links.push({ state: "closed" });
         continue;

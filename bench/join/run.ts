@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { decodedMoreThan, launchUser, waitFor } from "../../e2e/support/browser.ts";
-import { forbidP2P, joinAs } from "../../e2e/support/call.ts";
+import { joinAs } from "../../e2e/support/call.ts";
 import { checkPrerequisites } from "../../e2e/support/prerequisites.ts";
 import { ROOT, freePort, startStack } from "../../scripts/lib/stack.ts";
 import { progress, summary } from "../lib/stats.ts";
@@ -13,10 +13,12 @@ import { progress, summary } from "../lib/stats.ts";
  * with another participant already in the call. The click comes when a user would make
  * it: on the pre-join page, once their own preview plays and the page shows it is
  * connected. Two rows, same browsers, same run:
- *  - sfu: a room whose host turned direct calls off (Worker, room DO, registry, SFU node);
- *  - p2p: a default room, where a call of two goes browser to browser (the room only
- *    relays the signalling).
- * Each run checks which path carried the timed frame, so the rows cannot swap silently.
+ *  - sfu: the room with its host's "Direct calls for two" off (Worker, room DO, registry,
+ *    SFU node);
+ *  - p2p: the same room with it on, the default: a call of two goes browser to browser
+ *    (the room only relays the signalling).
+ * The rows alternate in one room, so drift during the run weighs on both alike; each run
+ * checks which path carried the timed frame, so the rows cannot swap silently.
  * Baseline in the same run and browser: two RTCPeerConnections in one page connecting to
  * each other (no signalling server, no SFU): the floor WebRTC itself sets.
  */
@@ -53,13 +55,6 @@ await guest.context.addInitScript(`
   }, true);
 `);
 
-/** The host leaves its call (a host is asked: leave, or end for everyone). */
-async function leaveAsHost(): Promise<void> {
-  await host.page.getByTestId("leave").click();
-  await host.page.getByTestId("leave-only").click();
-  await host.page.locator('[data-page="call"]').waitFor({ state: "detached" });
-}
-
 /** The pre-join page is warmed up and the user's preview is playing. */
 async function readyToJoin(page: Page): Promise<void> {
   await page.locator('[data-testid="join"][data-ready="true"]').waitFor();
@@ -82,6 +77,7 @@ function firstRemoteFrame(page: Page): Promise<{ ms: number; via: Path }> {
         const deadline = performance.now() + 15_000;
         const check = async () => {
           for (const pc of w.__meridianPCs) {
+            if (pc.connectionState === "closed") continue;
             const stats = await pc.getStats();
             let decoded = false;
             stats.forEach((s: { type: string; kind?: string; ssrc?: number; framesDecoded?: number }) => {
@@ -93,7 +89,8 @@ function firstRemoteFrame(page: Page): Promise<{ ms: number; via: Path }> {
             }
           }
           if (performance.now() > deadline) return reject(new Error("no remote frame within 15 s"));
-          setTimeout(check, 5);
+          // Often enough to time it, seldom enough not to slow the page down while it joins.
+          setTimeout(check, 10);
         };
         void check();
       }),
@@ -141,51 +138,68 @@ function mediaPath(page: Page): Promise<string | null> {
   return page.getByTestId("media-path").getAttribute("data-path", { timeout: 1000 }).catch(() => null);
 }
 
-/** The host creates a room and joins it; with `sfu`, turns direct calls off first thing. Returns the room's URL. */
-async function hostRoom(path: Path): Promise<string> {
+/** The host creates a room and joins it; returns the room's URL. */
+async function hostRoom(): Promise<string> {
   await host.page.goto(stack.url);
   await host.page.getByTestId("create-room").click();
   await host.page.waitForURL(/\/r\//);
   const roomUrl = host.page.url();
   await joinAs(host.page, roomUrl, "Host");
   await host.page.locator('[data-testid="tile"][data-self="true"]').waitFor();
-  if (path === "sfu") {
-    await forbidP2P(host.page);
-    // Alone in an SFU room the host sends to the node already, as it would when the guest comes.
-    await waitFor(() => mediaPath(host.page), (p) => p === "server", 15_000, "the host's media path to be the server");
-  }
   return roomUrl;
 }
 
-/** RUNS timed joins (after one warm-up) of the guest into the host's room. */
-async function joins(path: Path, roomUrl: string): Promise<number[]> {
-  const samples: number[] = [];
-  for (let run = 1; run <= RUNS + 1; run++) {
-    await guest.page.goto(roomUrl);
-    await guest.page.getByLabel("Your name").fill("Guest");
-    await readyToJoin(guest.page);
-    await guest.page.getByTestId("join").click();
-    const { ms, via } = await firstRemoteFrame(guest.page);
-    if (via !== path) throw new Error(`${path} run ${run}: the first frame came ${via === "sfu" ? "through the SFU" : "browser to browser"}`);
-    // The header's path is found from stats after the media flows: it may take a moment to show.
-    const shown = await waitFor(() => mediaPath(guest.page), (p) => p === MEDIA_PATH[path], 10_000, `the guest's media path to be ${MEDIA_PATH[path]}`);
-    // The first run warms caches (module compile, DO creation); it is not counted.
-    if (run > 1) samples.push(ms);
-    progress(`${path} join ${run > 1 ? `${run - 1}/${RUNS}` : "warm-up"}: ${ms.toFixed(0)} ms (${shown})`);
-    // The host decodes each guest too: the call works, not just the timing path. (Checked
-    // while the guest is there: once it leaves, its consumer and stats are gone.)
-    await decodedMoreThan(host.page, 0, 5000);
-    await guest.page.getByTestId("leave").click();
-    await guest.page.getByText("You left the meeting").waitFor();
-  }
-  return samples;
+/**
+ * The host, alone in the call, sets the room's "Direct calls for two" for the next join.
+ * Through the SFU the host sends to the node already, as it would when the guest comes;
+ * peer-to-peer it has given its transports back.
+ */
+async function roomFor(path: Path): Promise<void> {
+  const page = host.page;
+  const toggle = page.getByTestId("p2p-room");
+  await page.getByTestId("toggle-people").click();
+  if ((await toggle.isChecked()) !== (path === "p2p")) await toggle.setChecked(path === "p2p");
+  await page.locator(`[data-testid="p2p-room"]${path === "p2p" ? ":checked" : ":not(:checked)"}`).waitFor();
+  await page.getByTestId("toggle-people").click();
+  if (path === "sfu") await waitFor(() => mediaPath(page), (p) => p === "server", 15_000, "the host's media path to be the server");
+  else await waitFor(() => mediaPath(page), (p) => p === null, 15_000, "the host to give its SFU transports back");
+}
+
+/** One timed join of the guest into the host's room, on `path`. */
+async function timedJoin(path: Path, roomUrl: string, label: string): Promise<number> {
+  await roomFor(path);
+  await guest.page.goto(roomUrl);
+  await guest.page.getByLabel("Your name").fill("Guest");
+  await readyToJoin(guest.page);
+  await guest.page.getByTestId("join").click();
+  const { ms, via } = await firstRemoteFrame(guest.page);
+  if (via !== path) throw new Error(`${path} ${label}: the first frame came ${via === "sfu" ? "through the SFU" : "browser to browser"}`);
+  // The header's path is found from stats after the media flows: it may take a moment to show.
+  const shown = await waitFor(() => mediaPath(guest.page), (p) => p === MEDIA_PATH[path], 10_000, `the guest's media path to be ${MEDIA_PATH[path]}`);
+  progress(`${path} join ${label}: ${ms.toFixed(0)} ms (${shown})`);
+  // The host decodes each guest too: the call works, not just the timing path. (Checked
+  // while the guest is there: once it leaves, its consumer and stats are gone.)
+  await decodedMoreThan(host.page, 0, 5000);
+  await guest.page.getByTestId("leave").click();
+  await guest.page.getByText("You left the meeting").waitFor();
+  return ms;
 }
 
 try {
-  const sfu = await joins("sfu", await hostRoom("sfu"));
-  // The host moves to a fresh default room: one browser, one call at a time.
-  await leaveAsHost();
-  const p2p = await joins("p2p", await hostRoom("p2p"));
+  // One room, the rows interleaved run by run (the host switches direct calls on and off
+  // while alone): whatever drifts during the run weighs on both rows alike.
+  const roomUrl = await hostRoom();
+  const sfu: number[] = [];
+  const p2p: number[] = [];
+  // The first join of each kind warms caches (module compile, DO creation); it is not counted.
+  for (let run = 0; run <= RUNS; run++) {
+    const label = run === 0 ? "warm-up" : `${run}/${RUNS}`;
+    const order: Path[] = run % 2 === 0 ? ["sfu", "p2p"] : ["p2p", "sfu"];
+    for (const path of order) {
+      const ms = await timedJoin(path, roomUrl, label);
+      if (run > 0) (path === "sfu" ? sfu : p2p).push(ms);
+    }
+  }
 
   const baseline: number[] = [];
   await guest.page.goto(stack.url);

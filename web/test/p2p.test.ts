@@ -2,7 +2,7 @@ import { createStore } from "solid-js/store";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { MediaSource, P2PSignal } from "@meridian/protocol";
 import { hasMedia } from "../src/lib/first-media.ts";
-import { pathOf, type P2PLinkOptions, type P2PLinkState, type RemoteP2PTrack } from "../src/lib/p2p-link.ts";
+import { pathOf, withStartBitrate, type P2PLinkOptions, type P2PLinkState, type RemoteP2PTrack } from "../src/lib/p2p-link.ts";
 import { PeerToPeer, type Link } from "../src/state/call-p2p.ts";
 import { RemotePeers } from "../src/state/call-peers.ts";
 import type { Publisher } from "../src/state/call-publisher.ts";
@@ -31,8 +31,9 @@ class FakeTrack {
 const track = (id: string) => new FakeTrack(id, id.includes("mic") ? "audio" : "video") as unknown as MediaStreamTrack;
 
 class ScriptedLink {
-  readonly peerId: string;
-  readonly options: P2PLinkOptions;
+  options!: P2PLinkOptions;
+  /** Made warm, on the pre-join page. */
+  readonly warm: boolean;
   state: P2PLinkState = "connecting";
   received: P2PSignal[] = [];
   closed = false;
@@ -41,10 +42,17 @@ class ScriptedLink {
   flowing = new Set<MediaSource>();
   produced: MediaSource[] = [];
 
-  constructor(options: P2PLinkOptions) {
-    this.options = options;
-    this.peerId = options.peerId;
+  constructor(options: P2PLinkOptions | { relayOnly: boolean }) {
     this.relayOnly = options.relayOnly;
+    this.warm = !("peerId" in options);
+    if ("peerId" in options) this.options = options;
+  }
+  get peerId(): string {
+    return this.options?.peerId ?? "";
+  }
+  bind(options: P2PLinkOptions): this {
+    this.options = options;
+    return this;
   }
   receive(signal: P2PSignal): Promise<void> {
     this.received.push(signal);
@@ -302,6 +310,53 @@ describe("peer-to-peer in the session", () => {
     expect(streamOf(state.peers.bob!.streams, "camera")!.track).toBe(sfuCam);
   });
 
+  it("who offers first: the one who just joined; the one already there waits for the offer; on a switch, the side that is not polite", () => {
+    const { p2p, links, addPeer, peers } = harness;
+    addPeer("bob");
+    p2p.enter("p2p");
+    expect(links[0]!.options.initiator).toBe(true);
+    peers.remove("bob");
+    p2p.reconcile();
+    addPeer("zoe");
+    p2p.peerJoined("zoe");
+    expect(links[1]!.options).toMatchObject({ peerId: "zoe", initiator: false });
+    p2p.close();
+    // A switch back to P2P between two who were both there: "me" < "zoe", so we are not polite and offer.
+    p2p.setMode("sfu");
+    p2p.setMode("p2p");
+    expect(links[2]!.options).toMatchObject({ peerId: "zoe", initiator: true });
+  });
+
+  it("a link warmed on the pre-join page is the one that offers when we join; one not needed is closed", () => {
+    const { p2p, links, addPeer, peers } = harness;
+    p2p.warm();
+    expect(links).toHaveLength(1);
+    expect(links[0]!.warm).toBe(true);
+    addPeer("bob");
+    p2p.enter("p2p");
+    expect(links).toHaveLength(1);
+    expect(p2p.link).toBe(links[0]);
+    expect(links[0]!.options).toMatchObject({ peerId: "bob", initiator: true });
+
+    // Warm again, but the next link waits for the other's offer: the warm one goes.
+    peers.remove("bob");
+    p2p.reconcile();
+    p2p.warm();
+    addPeer("zoe");
+    p2p.peerJoined("zoe");
+    expect(links[1]!.closed).toBe(true);
+    expect(links[2]!.options).toMatchObject({ peerId: "zoe", initiator: false });
+    // A call that goes through the SFU needs none.
+    p2p.close();
+    p2p.warm();
+    p2p.setMode("sfu");
+    expect(links[3]!.closed).toBe(true);
+    // Someone who hides their address needs TURN credentials first: nothing to warm.
+    harness.local.state.hideAddress = true;
+    p2p.warm();
+    expect(links).toHaveLength(4);
+  });
+
   it("alone in a P2P room: no link, and no SFU transports kept", () => {
     const { p2p, links, sfu, setSfuActive } = harness;
     setSfuActive(true);
@@ -336,6 +391,29 @@ describe("peer-to-peer in the session", () => {
 });
 
 describe("path and media helpers", () => {
+  it("the description sent to the other browser tells its video encoders where to start; audio is left alone", () => {
+    const sdp = [
+      "v=0",
+      "m=audio 9 UDP/TLS/RTP/SAVPF 111",
+      "a=rtpmap:111 opus/48000/2",
+      "a=fmtp:111 minptime=10;useinbandfec=1",
+      "m=video 9 UDP/TLS/RTP/SAVPF 96 97 98",
+      "a=rtpmap:96 VP8/90000",
+      "a=rtpmap:97 rtx/90000",
+      "a=fmtp:97 apt=96",
+      "a=rtpmap:98 H264/90000",
+      "a=fmtp:98 profile-level-id=42e01f",
+      "",
+    ].join("\r\n");
+    const out = withStartBitrate(sdp, 1000).split("\r\n");
+    expect(out).toContain("a=fmtp:111 minptime=10;useinbandfec=1");
+    expect(out).toContain("a=fmtp:97 apt=96");
+    expect(out).toContain("a=fmtp:98 profile-level-id=42e01f;x-google-start-bitrate=1000");
+    expect(out).toContain("a=fmtp:96 x-google-start-bitrate=1000");
+    expect(out.at(-1)).toBe("");
+    expect(withStartBitrate(withStartBitrate(sdp, 1000), 1000)).toBe(withStartBitrate(sdp, 1000));
+  });
+
   it("a relay candidate at either end makes the path relayed", () => {
     const stats = (localType: string, remoteType: string) =>
       report(

@@ -43,7 +43,7 @@ export class CallEvents {
         const media = core.joinedMedia();
         peers.add(peer);
         if (media) for (const producer of peer.producers) void peers.consume(media, producer);
-        p2p.reconcile();
+        p2p.peerJoined(peer.id);
       },
       peerLeft: ({ peerId }) => {
         peers.remove(peerId);

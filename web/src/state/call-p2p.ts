@@ -30,14 +30,16 @@ export interface SfuPath {
 }
 
 /** What the session needs of a link (P2PLink; a scripted one in unit tests, which have no WebRTC). */
-export type Link = Pick<P2PLink, "peerId" | "state" | "receive" | "close" | "setRelayOnly" | "path" | "stats" | "receiveStats" | "setPaused"> & Parameters<Publisher["publish"]>[0];
+export type Link = Pick<P2PLink, "peerId" | "state" | "receive" | "close" | "setRelayOnly" | "path" | "stats" | "receiveStats" | "setPaused" | "bind"> &
+  Parameters<Publisher["publish"]>[0];
 
 export interface P2PTargets {
   readonly peers: RemotePeers;
   readonly publisher: Publisher;
   readonly local: Pick<LocalMedia, "state">;
   readonly sfu: SfuPath;
-  readonly createLink?: (options: P2PLinkOptions) => Link;
+  /** A link to someone, or a warm one (`{ relayOnly }`) that `bind` points at someone later. */
+  readonly createLink?: (options: P2PLinkOptions | { readonly relayOnly: boolean }) => Link;
 }
 
 /**
@@ -55,12 +57,17 @@ export class PeerToPeer {
   readonly #core: CallCore;
   readonly #targets: P2PTargets;
   #link: Link | undefined;
+  /** A warm link, made on the pre-join page of a call that would be peer-to-peer. */
+  #spare: { link: Link; relayOnly: boolean } | undefined;
   #pending: Array<{ from: string; signal: P2PSignal }> = [];
   /** When the old path goes: after the linger, or at the cap. */
   #oldPathTimer: ReturnType<typeof setTimeout> | undefined;
   #oldPathCap: ReturnType<typeof setTimeout> | undefined;
   #speakerTimer: ReturnType<typeof setInterval> | undefined;
   #speaker: string | undefined;
+  /** Who offers first on a new link: we, having just joined; they, having just joined; else the side that is not polite. */
+  #justEntered = false;
+  readonly #newcomers = new Set<string>();
   #samples = 0;
 
   constructor(core: CallCore, targets: P2PTargets) {
@@ -79,6 +86,34 @@ export class PeerToPeer {
     return this.#link?.state === "connected" && this.#core.state.mediaMode === "p2p";
   }
 
+  /**
+   * On the pre-join page of a call we would join as the second person: a link gets its
+   * connection, transceivers and candidates ready, to offer the moment we are in.
+   */
+  warm(): void {
+    if (this.#spare || this.#link || (!this.#targets.createLink && typeof RTCPeerConnection === "undefined")) return;
+    const relayOnly = this.#targets.local.state.hideAddress;
+    // Relays need the TURN credentials only members get: nothing to get ready before the click.
+    if (relayOnly) return;
+    this.#spare = { link: this.#create({ relayOnly }), relayOnly };
+  }
+
+  /** We are in the call now (joined, or admitted), in this mode: a link we open now offers first. */
+  enter(mode: MediaMode): void {
+    this.#justEntered = true;
+    this.setMode(mode);
+    this.#justEntered = false;
+    // Not used (we are the first): whoever comes next offers to us.
+    this.#dropSpare();
+  }
+
+  /** Someone joined after us: a link to them waits for their offer. */
+  peerJoined(peerId: string): void {
+    this.#newcomers.add(peerId);
+    this.reconcile();
+    this.#newcomers.delete(peerId);
+  }
+
   /** The room's word on the mode: from the join answer, an admission or a `mediaMode` event. */
   setMode(mode: MediaMode, reason?: string): void {
     if (this.#core.state.mediaMode !== mode) {
@@ -86,7 +121,10 @@ export class PeerToPeer {
       this.#core.set("mediaMode", mode);
       // Signals can come before the word that the call is peer-to-peer (the other side
       // heard first): kept for the link. Leaving P2P, they are moot.
-      if (mode === "sfu") this.#pending = [];
+      if (mode === "sfu") {
+        this.#pending = [];
+        this.#dropSpare();
+      }
       this.#clearOldPath();
     }
     this.reconcile();
@@ -160,7 +198,17 @@ export class PeerToPeer {
   close(): void {
     this.#clearOldPath();
     this.#pending = [];
+    this.#dropSpare();
     this.#closeLink();
+  }
+
+  #dropSpare(): void {
+    this.#spare?.link.close();
+    this.#spare = undefined;
+  }
+
+  #create(options: P2PLinkOptions | { readonly relayOnly: boolean }): Link {
+    return this.#targets.createLink ? this.#targets.createLink(options) : new P2PLink(options);
   }
 
   #open(peerId: string): void {
@@ -168,12 +216,14 @@ export class PeerToPeer {
     const selfId = state.participantId;
     const connection = this.#core.connection();
     if (!selfId || !connection) return;
-    const createLink = this.#targets.createLink ?? ((options: P2PLinkOptions) => new P2PLink(options));
-    const link: Link = createLink({
+    // The callbacks below run only once the link exists.
+    let link: Link;
+    const relayOnly = this.#targets.local.state.hideAddress;
+    const options: P2PLinkOptions = {
       selfId,
       peerId,
       iceServers: connection.media.iceServers,
-      relayOnly: this.#targets.local.state.hideAddress,
+      relayOnly,
       send: (signal) => {
         void this.#core
           .connection()
@@ -184,14 +234,23 @@ export class PeerToPeer {
         if (this.#link === link) this.#targets.peers.setP2PTracks(peerId, tracks, (source: MediaSource) => link.receiveStats(source));
       },
       onState: (linkState) => this.#linkChanged(link, linkState),
+      initiator: this.#newcomers.has(peerId) ? false : this.#justEntered || selfId < peerId,
       freshIceServers: async () => {
         const media = this.#core.connection()?.media;
         await media?.refreshIceServers();
         return media?.iceServers ?? [];
       },
-    });
+    };
+    // The warm link offers first; it serves when we do (and with the same privacy setting).
+    const spare = this.#spare;
+    this.#spare = undefined;
+    if (spare && options.initiator && spare.relayOnly === relayOnly) link = spare.link.bind(options);
+    else {
+      spare?.link.close();
+      link = this.#create(options);
+    }
     this.#link = link;
-    console.info("meridian: opening a peer-to-peer link", { peerId, relayOnly: this.#targets.local.state.hideAddress });
+    console.info("meridian: opening a peer-to-peer link", { peerId, relayOnly, warm: spare !== undefined && link === spare.link });
     void this.#targets.publisher.publish(link);
     const pending = this.#pending.filter((p) => p.from === peerId);
     this.#pending = [];

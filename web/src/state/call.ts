@@ -320,7 +320,7 @@ export class CallSession {
       this.#set({ phase: "lobby", signal: "connected" });
       return false;
     }
-    await this.#enter(connection, answer.peers, answer.lastSeq, answer.mediaMode, answer.iceServers);
+    await this.#enter(connection, answer.peers, answer.lastSeq, answer.mediaMode, answer.iceServers, true);
     return true;
   }
 
@@ -329,7 +329,7 @@ export class CallSession {
    * a member gets (with the join answer, or asked for after an admission), then media on
    * the path the room says: through the SFU (consume, then produce), or peer-to-peer.
    */
-  async #enter(connection: RoomConnection, peers: PeerInfo[], lastSeq: number, mode: MediaMode, iceServers?: IceServer[]): Promise<void> {
+  async #enter(connection: RoomConnection, peers: PeerInfo[], lastSeq: number, mode: MediaMode, iceServers?: IceServer[], answered = false): Promise<void> {
     connection.advanceTo(lastSeq);
     const announced = this.#events.releaseAnnouncements();
     batch(() => {
@@ -344,11 +344,12 @@ export class CallSession {
     this.#quality.start();
     const media = connection.media;
     if (iceServers) media.setIceServers(iceServers);
-    // Without TURN the call may still connect directly: a failed refresh is no reason to stop.
-    else await media.refreshIceServers().catch(() => undefined);
+    // A join answer without servers means the room has no TURN; an admission brings none
+    // and asks. Without TURN the call may still connect directly: a failed ask is no reason to stop.
+    else if (!answered) await media.refreshIceServers().catch(() => undefined);
     if (this.#current !== connection) return;
     const sfu = mode === "sfu" ? this.#startSfu() : undefined;
-    this.#p2p.setMode(mode);
+    this.#p2p.enter(mode);
     await sfu;
   }
 
@@ -386,6 +387,8 @@ export class CallSession {
           media: { ...this.#options.media, onTransportState: (_direction, state) => this.#media.transportChanged(state) },
         });
         this.#adopt(connection);
+        // Joining would make us the second: the browser-to-browser link gets ready before the click.
+        if (hello.mediaMode === "p2p") this.#p2p.warm();
         this.#set({
           participantId: hello.participantId,
           role: hello.role,
