@@ -1,6 +1,6 @@
 import {
   MAX_NODE_FRAME_BYTES,
-  PROTOCOL_VERSION,
+  NODE_PROTOCOL_VERSION,
   decodeFrame,
   nodeToEdgeEvents,
   parseEvent,
@@ -31,7 +31,7 @@ const AFTER_REGISTER = 2000;
 
 function registration(): NodeRegistration {
   return {
-    protocol: PROTOCOL_VERSION,
+    protocol: NODE_PROTOCOL_VERSION,
     nodeId: NODE_ID,
     kind: "sfu",
     version: "fuzz",
@@ -60,7 +60,7 @@ const SEEDS: Frame[] = [
 
 /** Registrations that pass validation but are wrong for this socket, or change what the node is. */
 const WRONG: Array<Partial<NodeRegistration>> = [
-  { protocol: PROTOCOL_VERSION + 1 },
+  { protocol: NODE_PROTOCOL_VERSION + 1 },
   { protocol: 0 },
   { nodeId: "other-node" },
   { nodeId: NODE_ID.toUpperCase() },
@@ -72,7 +72,7 @@ const WRONG: Array<Partial<NodeRegistration>> = [
 ];
 
 /** Whether the edge may accept this registration on this socket. */
-const acceptable = (reg: Record<string, unknown>) => reg.protocol === PROTOCOL_VERSION && reg.nodeId === NODE_ID;
+const acceptable = (reg: Record<string, unknown>) => reg.protocol === NODE_PROTOCOL_VERSION && reg.nodeId === NODE_ID;
 
 function frame(random: () => number, id: number): string | ArrayBuffer {
   const r = random();

@@ -1,4 +1,4 @@
-import { PROTOCOL_VERSION, type IceServer } from "@meridian/protocol";
+import { NODE_PROTOCOL_VERSION, PROTOCOL_VERSION, type IceServer } from "@meridian/protocol";
 import { describe, expect, it } from "vitest";
 import { turnPassword } from "@meridian/turn/credentials";
 import { DEFAULT_TURN_TTL_S, MAX_TURN_TTL_S, turnTtlSeconds } from "../src/turn/ice-servers.ts";
@@ -9,7 +9,7 @@ import { TestSocket, api, createRoom, guestToken, nodeHeaders, participant } fro
 async function turnNode(nodeId: string, lat: number, lon: number, host: string): Promise<TestSocket> {
   const socket = await TestSocket.open("/api/nodes/connect", nodeHeaders(nodeId));
   await socket.ok("register", {
-    protocol: PROTOCOL_VERSION,
+    protocol: NODE_PROTOCOL_VERSION,
     nodeId,
     kind: "turn",
     version: "test",

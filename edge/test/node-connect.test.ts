@@ -2,7 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { NodeCloseCode } from "../src/nodes/node-do.ts";
 import type { RegistryDO } from "../src/registry/registry-do.ts";
-import { PROTOCOL_VERSION, type NodeLoad, type NodeRegistration } from "@meridian/protocol";
+import { NODE_PROTOCOL_VERSION, type NodeLoad, type NodeRegistration } from "@meridian/protocol";
 import { describe, expect, it } from "vitest";
 import { nodeLoad } from "./support/fixtures.ts";
 import { BASE, NODE_SECRET, TestSocket, nodeHeaders } from "./support/socket.ts";
@@ -15,7 +15,7 @@ const nodeDo = (nodeId: string) => env.NODES.get(env.NODES.idFromName(nodeId));
 const load = (over: Partial<NodeLoad> = {}): NodeLoad => nodeLoad({ utilization: 0.1, ...over });
 
 const registration = (nodeId: string, over: Partial<NodeRegistration> = {}): NodeRegistration => ({
-  protocol: PROTOCOL_VERSION,
+  protocol: NODE_PROTOCOL_VERSION,
   nodeId,
   kind: "sfu",
   version: "test",
@@ -88,7 +88,7 @@ describe("node registration and reports", () => {
 
   it("refuses a node speaking another protocol version", async () => {
     const socket = await TestSocket.open("/api/nodes/connect", nodeHeaders("old-node"));
-    const answer = await socket.request("register", registration("old-node", { protocol: PROTOCOL_VERSION + 1 }));
+    const answer = await socket.request("register", registration("old-node", { protocol: NODE_PROTOCOL_VERSION + 1 }));
     expect(answer.error?.code).toBe("protocol_mismatch");
   });
 

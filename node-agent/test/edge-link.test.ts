@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  PROTOCOL_VERSION,
+  NODE_PROTOCOL_VERSION,
   ProtocolError,
   edgeToNodeMethods,
   type EdgeToNodeMethods,
@@ -49,7 +49,7 @@ function linkOptions(edge: FakeEdge, over: { heartbeatMs?: number; loadIntervalM
     url: edgeConnectUrl(edge.url),
     nodeId: "node-7",
     secret: "secret-0123456789abcdef",
-    registration: () => ({ protocol: PROTOCOL_VERSION, nodeId: "node-7", kind: "sfu" as const, version: "t", region: "r", lat: 1, lon: 2, load: LOAD }),
+    registration: () => ({ protocol: NODE_PROTOCOL_VERSION, nodeId: "node-7", kind: "sfu" as const, version: "t", region: "r", lat: 1, lon: 2, load: LOAD }),
     load: async () => LOAD,
     loadIntervalMs: over.loadIntervalMs ?? 60_000,
     log: createLogger("test", "silent"),
@@ -80,7 +80,7 @@ describe("EdgeLink", () => {
     const edge = await startEdge();
     const link = startLink(edge);
     const register = await edge.next((f) => f.method === "register");
-    expect(register.params).toMatchObject({ nodeId: "node-7", kind: "sfu", protocol: PROTOCOL_VERSION });
+    expect(register.params).toMatchObject({ nodeId: "node-7", kind: "sfu", protocol: NODE_PROTOCOL_VERSION });
     expect(register.headers).toMatchObject({ authorization: "Bearer secret-0123456789abcdef", "x-meridian-node-id": "node-7" });
     await once(link, "registered");
     expect(link.registered).toBe(true);

@@ -1,5 +1,5 @@
 import type { Server } from "node:http";
-import { PROTOCOL_VERSION, edgeToNodeMethods, errorFields, type EdgeToNodeMethods, type Logger, type NodeRegistration } from "@meridian/protocol";
+import { NODE_PROTOCOL_VERSION, edgeToNodeMethods, errorFields, type EdgeToNodeMethods, type Logger, type NodeRegistration } from "@meridian/protocol";
 import { EdgeLink, edgeConnectUrl, startMetricsServer } from "@meridian/node-agent";
 import type { NodeConfig } from "./config.ts";
 import { MediaService } from "./media/media-service.ts";
@@ -74,7 +74,7 @@ export class SfuNode {
   registration(): NodeRegistration {
     const c = this.config;
     return {
-      protocol: PROTOCOL_VERSION,
+      protocol: NODE_PROTOCOL_VERSION,
       nodeId: c.nodeId,
       kind: "sfu",
       version: NODE_VERSION,

@@ -1,6 +1,6 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { PROTOCOL_VERSION, errorFields, type BackoffOptions, type Logger, type NodeLoad, type NodeRegistration, type NodeState } from "@meridian/protocol";
+import { NODE_PROTOCOL_VERSION, errorFields, type BackoffOptions, type Logger, type NodeLoad, type NodeRegistration, type NodeState } from "@meridian/protocol";
 import { EdgeLink, edgeConnectUrl, startMetricsServer, type NodeMetrics } from "@meridian/node-agent";
 import type { AgentConfig } from "./agent-config.ts";
 import { turnMetrics, type ProbeName, type ProbeOutcome, type TurnMetricsSnapshot } from "./metrics.ts";
@@ -91,7 +91,7 @@ export class TurnAgent {
   registration(): NodeRegistration {
     const c = this.#config;
     return {
-      protocol: PROTOCOL_VERSION,
+      protocol: NODE_PROTOCOL_VERSION,
       nodeId: c.nodeId,
       kind: "turn",
       version: AGENT_VERSION,

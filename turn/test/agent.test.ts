@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { PROTOCOL_VERSION } from "@meridian/protocol";
+import { NODE_PROTOCOL_VERSION } from "@meridian/protocol";
 import { createLogger } from "@meridian/node-agent";
 import { captureLog, startFakeEdge, type FakeEdge, type Frame, type LogLine } from "@meridian/node-agent/testing";
 import { mintTurnCredential } from "../src/credentials.ts";
@@ -188,7 +188,7 @@ describe.runIf(coturnAvailable())("TURN agent", () => {
     expect(register.headers?.authorization).toBe(`Bearer ${NODE_SECRET}`);
     expect(register.headers?.["x-meridian-node-id"]).toBe("turn-fra-1");
     expect(register.params).toMatchObject({
-      protocol: PROTOCOL_VERSION,
+      protocol: NODE_PROTOCOL_VERSION,
       nodeId: "turn-fra-1",
       kind: "turn",
       region: "eu-central-1",

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import {
   MAX_NODE_FRAME_BYTES,
-  PROTOCOL_VERSION,
+  NODE_PROTOCOL_VERSION,
   ProtocolError,
   RpcCaller,
   createLogger,
@@ -81,8 +81,8 @@ export class NodeDO extends DurableObject<Env> implements NodeCalls {
 
   readonly #handlers: Handlers<NodeToEdgeMethods, Context> = {
     register: async (reg, { ws, session }) => {
-      if (reg.protocol !== PROTOCOL_VERSION) {
-        throw new ProtocolError("protocol_mismatch", `edge speaks protocol ${PROTOCOL_VERSION}, node ${reg.protocol}`);
+      if (reg.protocol !== NODE_PROTOCOL_VERSION) {
+        throw new ProtocolError("protocol_mismatch", `edge speaks protocol ${NODE_PROTOCOL_VERSION}, node ${reg.protocol}`);
       }
       if (reg.nodeId !== session.nodeId) {
         throw new ProtocolError("forbidden", `node authenticated as ${session.nodeId} cannot register as ${reg.nodeId}`);

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
-import { PROTOCOL_VERSION, decodeFrame, type Frame, type NodeLoad, type NodeRegistration, type RequestFrame } from "@meridian/protocol";
+import { NODE_PROTOCOL_VERSION, decodeFrame, type Frame, type NodeLoad, type NodeRegistration, type RequestFrame } from "@meridian/protocol";
 import { expect } from "vitest";
 import { nodeLoad } from "./fixtures.ts";
 import { TestSocket, nodeHeaders } from "./socket.ts";
@@ -69,7 +69,7 @@ export class FakeNode {
   /** What this node announces when it registers. */
   registration(): NodeRegistration {
     return {
-      protocol: PROTOCOL_VERSION,
+      protocol: NODE_PROTOCOL_VERSION,
       nodeId: this.nodeId,
       kind: "sfu",
       version: "test",
