@@ -65,10 +65,10 @@ meridian_ensure_worker() {
 }
 
 # Debian packages the tests and the local stack use: Chromium (browser tests), coturn
-# (TURN), iproute2/util-linux (loopback-only namespace), certutil, cloud-init (checks the
-# rendered user-data), openssl. Installed with apt when root or sudo allows; otherwise
+# (TURN), ffmpeg (recording), iproute2/util-linux (loopback-only namespace), certutil,
+# cloud-init (checks the rendered user-data), openssl. Installed with apt when root or sudo allows; otherwise
 # the missing ones are named and the tests that need them say so.
-MERIDIAN_DEBIAN_PACKAGES=(chromium coturn iproute2 util-linux libnss3-tools ca-certificates cloud-init openssl)
+MERIDIAN_DEBIAN_PACKAGES=(chromium coturn ffmpeg iproute2 util-linux libnss3-tools ca-certificates cloud-init openssl)
 
 meridian_ensure_debian_packages() {
   command -v dpkg-query >/dev/null 2>&1 || return 0
